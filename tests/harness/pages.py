@@ -18,7 +18,7 @@ from pytest_codeblocks import extract_from_file
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
 NOT_CODE = {"mermaid", "text", "output", "console", "yaml", "toml", "ini", "json", "http"}
-MARK = re.compile(r'pytest\.mark\.(\w+)(?:\((.*)\))?$')
+MARK = re.compile(r"pytest\.mark\.(\w+)(?:\((.*)\))?$")
 KNOWN_MARKS = {"raises", "sqlstate", "timeout"}
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
@@ -96,7 +96,9 @@ def snippet_preprocessor(config_file: Path) -> markdown.preprocessors.Preprocess
     cfg = load_config(str(config_file))
     options = cfg["mdx_configs"]["pymdownx.snippets"]
     base = [str((config_file.parent / b).resolve()) for b in options.get("base_path", ["."])]
-    md = markdown.Markdown(extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": {**options, "base_path": base}})
+    md = markdown.Markdown(
+        extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": {**options, "base_path": base}}
+    )
     return md.preprocessors["snippet"]
 
 
@@ -133,7 +135,7 @@ def read_page(page: Path, root: Path, config_file: Path) -> list[tuple[Fence, Bl
         lang = f.info
         block = Block(page, rel, f.line, lang, "", [], False)
         if cb is None:
-            block.problems.append(f"fence {f.info and repr(f.info) or ''} is invisible to the parser: use ``` fences")
+            block.problems.append(f"fence {(f.info and repr(f.info)) or ''} is invisible to the parser: use ``` fences")
             result.append((f, block))
             continue
         parse_marks(block, cb.marks)
@@ -166,7 +168,7 @@ def read_page(page: Path, root: Path, config_file: Path) -> list[tuple[Fence, Bl
                 block.problems.append("expected output follows a block that is not run")
         if (block.raises or block.sqlstates) and lang not in RUN:
             block.problems.append("a block that is not run cannot declare an error")
-        if block.sqlstates and lang != "sql" or block.raises and lang != "python":
+        if (block.sqlstates and lang != "sql") or (block.raises and lang != "python"):
             block.problems.append("raises(...) is for python blocks, sqlstate(...) for sql blocks")
         result.append((f, block))
     return result

@@ -21,13 +21,16 @@ from . import services
 from .pages import NOT_CODE, Block, Fence, read_page
 from .runner import Outcome, normalise, run_block, verdict
 
-SENTINEL_TABLE = "verify_isolation_sentinel"
-SENTINEL_KEY = "verify:isolation:sentinel"
+# Sentinels in the shared default database and Redis DB 0, named per session (runs may overlap):
+# no page may touch them; pytest_sessionfinish checks they are intact.
+SENTINEL_TABLE = "verify_isolation_sentinel_{}"
+SENTINEL_KEY = "verify:isolation:sentinel:{}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--update-outputs", action="store_true",
+        "--update-outputs",
+        action="store_true",
         help="rewrite the pages' expected-output blocks from a real run (refused under CI=true)",
     )
 
@@ -49,14 +52,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if problem:
         pytest.exit(problem, returncode=3)
     services.wait_amqp()
-    if not os.environ.get("VERIFY_NO_SENTINEL"):
-        token = secrets.token_hex(8)
-        with services.admin_connect() as conn:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {SENTINEL_TABLE} (token text)")
-            conn.execute(f"TRUNCATE {SENTINEL_TABLE}")
-            conn.execute(f"INSERT INTO {SENTINEL_TABLE} VALUES (%s)", [token])
-        redis.Redis.from_url(services.url("REDIS_URL")).set(SENTINEL_KEY, token)
-        config.stash[sentinel_key] = token
+    token = secrets.token_hex(8)
+    with services.admin_connect() as conn:
+        conn.execute(f"CREATE TABLE {SENTINEL_TABLE.format(token)} (token text)")
+        conn.execute(f"INSERT INTO {SENTINEL_TABLE.format(token)} VALUES (%s)", [token])
+    redis.Redis.from_url(services.url("REDIS_URL")).set(SENTINEL_KEY.format(token), token)
+    config.stash[sentinel_key] = token
 
 
 sentinel_key = pytest.StashKey[str]()
@@ -68,13 +69,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     with services.admin_connect() as conn:
         try:
-            rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE}").fetchall()
+            rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE.format(token)}").fetchall()
         except psycopg.errors.UndefinedTable:
             rows = []
-        conn.execute(f"DROP TABLE IF EXISTS {SENTINEL_TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {SENTINEL_TABLE.format(token)}")
     r = redis.Redis.from_url(services.url("REDIS_URL"))
-    key = r.get(SENTINEL_KEY)
-    r.delete(SENTINEL_KEY)
+    key = r.get(SENTINEL_KEY.format(token))
+    r.delete(SENTINEL_KEY.format(token))
     if rows != [(token,)] or key != token.encode():
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         tr = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -99,7 +100,7 @@ class PageFile(pytest.File):
     def collect(self) -> Any:
         root = self.config.rootpath
         self.rewrites: list[tuple[Fence, str]] = []
-        for fence, block in read_page(self.path, root, root / "mkdocs.yml"):
+        for _fence, block in read_page(self.path, root, root / "mkdocs.yml"):
             if block is None:
                 continue
             yield BlockItem.from_parent(self, name=f"line{block.line}-{block.lang or 'fence'}", block=block)
@@ -151,7 +152,11 @@ class BlockItem(pytest.Item):
         assert page.workdir is not None
         self.outcome = o = run_block(b, space.env, page.workdir, self.config.rootpath)
         why = verdict(b, o)
-        if why and self.config.getoption("--update-outputs") and why == ["output differs from the page's expected output"]:
+        if (
+            why
+            and self.config.getoption("--update-outputs")
+            and why == ["output differs from the page's expected output"]
+        ):
             assert b.output_fence is not None
             page.rewrites.append((b.output_fence, o.shown))
             return
@@ -164,14 +169,19 @@ class BlockItem(pytest.Item):
         b, o = self.block, self.outcome
         parts = [f"{b.where} [{b.lang}]: {excinfo.value}"]
         if b.files:
-            parts.append("included files (run whole): " + ", ".join(str(f.relative_to(self.config.rootpath)) for f in b.files))
+            parts.append(
+                "included files (run whole): " + ", ".join(str(f.relative_to(self.config.rootpath)) for f in b.files)
+            )
         if o is not None:
             if b.expected_output is not None and normalise(o.shown) != normalise(b.expected_output):
                 import difflib
 
                 diff = difflib.unified_diff(
-                    normalise(b.expected_output).splitlines(), normalise(o.shown).splitlines(),
-                    "expected (page)", "actual (run)", lineterm="",
+                    normalise(b.expected_output).splitlines(),
+                    normalise(o.shown).splitlines(),
+                    "expected (page)",
+                    "actual (run)",
+                    lineterm="",
                 )
                 parts.append("\n".join(diff))
             parts.append("--- stdout ---\n" + o.stdout.rstrip())
@@ -186,6 +196,8 @@ class BlockItem(pytest.Item):
 def rewrite_outputs(page: Path, rewrites: list[tuple[Fence, str]]) -> None:
     lines = page.read_text(encoding="utf-8").splitlines(keepends=True)
     for fence, text in sorted(rewrites, key=lambda r: -r[0].line):
-        body = [fence.indent + line if line.strip() else "\n" for line in (normalise(text) + "\n").splitlines(keepends=True)]
+        body = [
+            fence.indent + line if line.strip() else "\n" for line in (normalise(text) + "\n").splitlines(keepends=True)
+        ]
         lines[fence.line : fence.end - 1] = body
     page.write_text("".join(lines), encoding="utf-8")

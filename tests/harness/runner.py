@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -22,7 +23,9 @@ from .pages import Block
 
 # psql with VERBOSITY=verbose prints "ERROR:  23514: message" and a LOCATION line; we record the
 # SQLSTATE and print what psql's default verbosity prints.
-PSQL_MESSAGE = re.compile(r"^(?P<head>(?:psql:<stdin>:\d+: )?(?:ERROR|WARNING|NOTICE|FATAL|INFO|LOG|DEBUG):  )(?P<state>[0-9A-Z]{5}): ")
+PSQL_MESSAGE = re.compile(
+    r"^(?P<head>(?:psql:<stdin>:\d+: )?(?:ERROR|WARNING|NOTICE|FATAL|INFO|LOG|DEBUG):  )(?P<state>[0-9A-Z]{5}): "
+)
 # fields only VERBOSITY=verbose prints
 PSQL_VERBOSE_ONLY = re.compile(r"^(LOCATION|SCHEMA NAME|TABLE NAME|COLUMN NAME|DATATYPE NAME|CONSTRAINT NAME):  ")
 EXCEPTION_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)(?::|$)")
@@ -42,11 +45,18 @@ class Outcome:
         return self.stdout + (self.exception + "\n" if self.exception else "")
 
 
-def run_process(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, stdin: str | None = None, merge: bool = False) -> Outcome:
+def run_process(
+    cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, stdin: str | None = None, merge: bool = False
+) -> Outcome:
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, text=True, start_new_session=True,
+        cmd,
+        cwd=cwd,
+        env=env,
+        text=True,
+        start_new_session=True,
         stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge else subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge else subprocess.PIPE,
     )
     try:
         out, err = proc.communicate(stdin, timeout=timeout)
@@ -56,10 +66,9 @@ def run_process(cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, 
         out, err = proc.communicate()
         code = None
     else:
-        try:  # a snippet that left a child running (a server, a worker) does not outlive its block
+        # a snippet that left a child running (a server, a worker) does not outlive its block
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return Outcome(out or "", err or "", code)
 
 
@@ -102,7 +111,7 @@ def run_sql(block: Block, env: dict[str, str], workdir: Path) -> Outcome:
         if m:
             if "ERROR" in m["head"] or "FATAL" in m["head"]:
                 o.sqlstates.append(m["state"])
-            line = m["head"] + line[m.end():]
+            line = m["head"] + line[m.end() :]
         elif PSQL_VERBOSE_ONLY.match(line):
             continue
         lines.append(line)
@@ -136,14 +145,17 @@ def verdict(block: Block, o: Outcome) -> list[str]:
     if block.lang == "sql":
         if block.sqlstates:
             if sorted(set(o.sqlstates)) != sorted(set(block.sqlstates)):
-                why.append(f"declared SQLSTATE {', '.join(block.sqlstates)} but the errors were: {', '.join(o.sqlstates) or 'none'}")
+                seen = ", ".join(o.sqlstates) or "none"
+                why.append(f"declared SQLSTATE {', '.join(block.sqlstates)} but the errors were: {seen}")
         elif o.returncode != 0:
             why.append(f"psql failed (exit {o.returncode}); SQLSTATE {', '.join(o.sqlstates) or '?'}")
     elif block.raises:
         if o.returncode == 0:
             why.append(f"declared to raise {block.raises} but it succeeded")
         elif not o.exception or EXCEPTION_LINE.match(o.exception)["name"].split(".")[-1] != block.raises.split(".")[-1]:  # type: ignore[index]
-            why.append(f"declared to raise {block.raises} but it failed with: {o.exception or 'exit ' + str(o.returncode)}")
+            why.append(
+                f"declared to raise {block.raises} but it failed with: {o.exception or 'exit ' + str(o.returncode)}"
+            )
     elif o.returncode != 0:
         why.append(f"exited with status {o.returncode}")
     if block.expected_output is not None and normalise(o.shown) != normalise(block.expected_output):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
+import pika.exceptions
 import psycopg
 import redis
 from psycopg import sql
@@ -80,9 +81,15 @@ def ensure_services(compose_file: str) -> str | None:
         services = [COMPOSE_SERVICE[m] for m in missing]
         subprocess.run(["docker", "compose", "-f", compose_file, "up", "-d", "--wait", *services], check=False)
         missing = missing_services()
+    lines = []
+    if not shutil.which("psql"):
+        lines.append(
+            "psql (the PostgreSQL client) is not on PATH: the sql blocks run through it -- "
+            "install it with: apt-get install postgresql-client"
+        )
     if not missing:
-        return None
-    lines = ["These services do not answer, so the pages cannot be verified:"]
+        return "\n".join(lines) or None
+    lines.append("These services do not answer, so the pages cannot be verified:")
     for name in missing:
         host, port = host_port(name)
         lines.append(f"  {name}: nothing listens on {host}:{port} -- start it with: {START_HINTS[name]}")
@@ -122,13 +129,18 @@ def rabbit_names(prefix: str) -> tuple[list[str], list[str]]:
         for what in ("list_queues", "list_exchanges"):
             res = subprocess.run(
                 ["rabbitmqctl", what, "name", "--quiet", "--no-table-headers"],
-                capture_output=True, text=True, timeout=60, check=True,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
             )
             out.append([n for n in res.stdout.split() if n.startswith(prefix)])
         return out[0], out[1]
     parts = urlsplit(MANAGEMENT_URL)
     mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-    mgr.add_password(None, f"{parts.scheme}://{parts.hostname}:{parts.port}", parts.username, parts.password)
+    mgr.add_password(
+        None, f"{parts.scheme}://{parts.hostname}:{parts.port}", parts.username or "", parts.password or ""
+    )
     opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(mgr))
     base = f"{parts.scheme}://{parts.hostname}:{parts.port}/api"
     found = []
@@ -164,7 +176,9 @@ class Space:
                     sql.Identifier(self.name), sql.Literal(CONNECTION_BUDGET)
                 )
             )
-            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.name), sql.Identifier(self.name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.name), sql.Identifier(self.name))
+            )
 
     def leftovers(self, rabbit: bool = True) -> list[str]:
         """What this space still holds on any service (empty after cleanup)."""

@@ -1,0 +1,95 @@
+"""Project-level checks: the commands agree everywhere, compose matches the harness, no orphan
+snippets, snippets are lint- and type-clean, every figure a page quotes exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from benchmarks import figures
+from tests.harness import services
+from tests.harness.pages import RUN, read_page
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVE, TEST = "uv run mkdocs serve", "uv run pytest"
+
+
+def console_commands(markdown: str) -> list[str]:
+    blocks = re.findall(r"^```console\n(.*?)^```", markdown, re.M | re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_readme_run_page_and_ci_agree_on_the_two_commands() -> None:
+    readme = console_commands((ROOT / "README.md").read_text(encoding="utf-8"))
+    page = console_commands((ROOT / "docs/run-the-examples.md").read_text(encoding="utf-8"))
+    assert readme[:2] == [SERVE, TEST]
+    assert page[:2] == [SERVE, TEST]
+    ci_lines = [line.strip() for line in (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()]
+    assert ci_lines[-1] == TEST, "the last thing .ci/run does is the README's test command"
+
+
+def test_compose_matches_the_harness_defaults() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    for name, service in services.COMPOSE_SERVICE.items():
+        host, port = _default_host_port(name)
+        published = compose[service]["ports"]
+        assert f"{host}:{port}:{port}" in published, (service, published)
+        assert "healthcheck" in compose[service]
+        assert re.search(r":\d+\.\d+(\.\d+)?(-\w+)?$", compose[service]["image"]), "pin the image version"
+    pg = compose["postgres"]["environment"]
+    assert pg["POSTGRES_USER"] == "postgres" and pg["POSTGRES_HOST_AUTH_METHOD"] == "trust"
+    rmq = compose["rabbitmq"]["environment"]
+    assert (rmq["RABBITMQ_DEFAULT_USER"], rmq["RABBITMQ_DEFAULT_PASS"]) == ("guest", "guest")
+    assert services.DEFAULTS["AMQP_URL"].startswith("amqp://guest:guest@")
+    assert services.DEFAULTS["DATABASE_URL"].startswith("postgresql://postgres@")
+
+
+def _default_host_port(name: str) -> tuple[str, int]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(services.DEFAULTS[name])
+    assert parts.hostname and parts.port
+    return parts.hostname, parts.port
+
+
+def test_every_snippet_is_shown_and_run_by_a_page() -> None:
+    run: set[Path] = set()
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for _, block in read_page(page, ROOT, ROOT / "mkdocs.yml"):
+            if block is not None and block.lang in RUN:
+                run.update(f.resolve() for f in block.files)
+    snippets = {p.resolve() for p in (ROOT / "snippets").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    orphans = sorted(str(p.relative_to(ROOT)) for p in snippets - run)
+    assert orphans == []
+
+
+def test_every_figure_a_page_quotes_exists() -> None:
+    missing = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for line, kind, name, key in figures.references(text):
+            try:
+                figures.resolve(kind, name, key)
+            except figures.MissingFigure as e:
+                missing.append(f"{page.relative_to(ROOT)}:{line}: {e}")
+    assert missing == []
+
+
+def test_ruff_is_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "snippets", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_snippets_are_typed() -> None:
+    """What readers copy passes mypy --strict (pyproject.toml [tool.mypy])."""
+    result = subprocess.run([sys.executable, "-m", "mypy", "snippets"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
