@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,13 @@ def main(argv: list[str]) -> int:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name}", flush=True)
         with services.space(f"bench_{name}") as space:
-            measured = module.run(space.env)
+            saved = dict(os.environ)
+            os.environ.update(space.env)  # snippets and the workers they start read the space too
+            try:
+                measured = module.run(space.env)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
         result = {
             "name": name,
             "script": f"benchmarks/{name}.py",
