@@ -1,0 +1,110 @@
+"""Q4 figures: commit latency per synchronous_commit level, and replay lag under a write burst.
+
+Runs on throwaway primary + replica pairs (snippets/04-replication-sharding/pg_pair.py) with
+fsync = on, so a local WAL flush costs what it costs on this machine's disk.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Any
+
+import psycopg
+
+from tests.questions.replication_sharding_helpers import snippet
+
+LEVELS = [
+    ("off", "nothing (WAL flushed a moment later)"),
+    ("local", "the primary's WAL flush"),
+    ("remote_write", "+ the replica has written the WAL"),
+    ("on", "+ the replica has flushed the WAL"),
+    ("remote_apply", "+ the replica has applied it"),
+]
+COMMITS = 500
+BURST_WRITERS, BURST_PER_WRITER = 4, 500
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f}"
+
+
+def commit_latency(primary: str) -> list[list[Any]]:
+    """One connection per level; the levels take turns, commit by commit, so drift hits all alike."""
+    samples: dict[str, list[float]] = {level: [] for level, _ in LEVELS}
+    conns = {level: psycopg.connect(primary, autocommit=True) for level, _ in LEVELS}
+    try:
+        conns["on"].execute("CREATE TABLE bench (id bigserial PRIMARY KEY, v text)")
+        for level, conn in conns.items():
+            conn.execute("SELECT set_config('synchronous_commit', %s, false)", [level])
+        for i in range(COMMITS + 20):  # the first 20 rounds warm up
+            for level, conn in conns.items():
+                t = time.perf_counter()
+                conn.execute("INSERT INTO bench (v) VALUES (%s)", [level])
+                if i >= 20:
+                    samples[level].append(time.perf_counter() - t)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return [
+        [f"`{level}`", waits, ms(statistics.median(samples[level])), ms(statistics.quantiles(samples[level], n=20)[18])]
+        for level, waits in LEVELS
+    ]
+
+
+def burst_lag(primary: str) -> dict[str, str]:
+    """Writers commit as fast as they can; a sampler watches the async replica fall behind."""
+    with psycopg.connect(primary, autocommit=True) as conn:
+        conn.execute("CREATE TABLE burst (id bigserial PRIMARY KEY, v text)")
+    done = threading.Event()
+    max_bytes, max_lag = 0.0, 0.0
+
+    def write() -> None:
+        with psycopg.connect(primary, autocommit=True) as c:
+            for i in range(BURST_PER_WRITER):
+                c.execute("INSERT INTO burst (v) VALUES (%s)", [f"row {i}"])
+
+    def sample() -> None:
+        nonlocal max_bytes, max_lag
+        q = """SELECT coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn), 0),
+                      coalesce(extract(epoch FROM replay_lag), 0) FROM pg_stat_replication"""
+        with psycopg.connect(primary, autocommit=True) as c:
+            while not done.is_set():
+                row = c.execute(q).fetchone()
+                if row:
+                    max_bytes, max_lag = max(max_bytes, float(row[0])), max(max_lag, float(row[1]))
+                time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    writers = [threading.Thread(target=write) for _ in range(BURST_WRITERS)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    done.set()
+    sampler.join()
+    return {
+        "burst_rows": f"{BURST_WRITERS * BURST_PER_WRITER:,} (from {BURST_WRITERS} connections)",
+        "max_lag_bytes": f"{max_bytes / 1024:.1f} kB",
+        "max_replay_lag": f"{max_lag * 1000:.1f} ms",
+    }
+
+
+def run(env: dict[str, str]) -> dict[str, Any]:
+    pg_pair = snippet("pg_pair")
+    with pg_pair.replica_pair(synchronous=True, settings={"fsync": "on"}) as (primary, _):
+        latency = commit_latency(primary)
+    with pg_pair.replica_pair(synchronous=False, settings={"fsync": "on"}) as (primary, _):
+        figures = burst_lag(primary)
+    figures["commits_per_level"] = str(COMMITS)
+    return {
+        "figures": figures,
+        "tables": {
+            "commit_latency": {
+                "columns": ["synchronous_commit", "COMMIT waits for", f"median ms ({COMMITS} commits)", "p95 ms"],
+                "rows": latency,
+            }
+        },
+    }

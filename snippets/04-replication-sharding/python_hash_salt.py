@@ -1,0 +1,26 @@
+"""Python's built-in hash() of a str is salted per process: a shard map built on it moves on restart."""
+
+import os
+import subprocess
+import sys
+
+from routers import hash_shard  # routers.py, next to this file
+
+PROGRAM = "print(hash('user-42') % 3, hash(42) % 3)"
+
+
+def shard_in_new_process(hash_seed: str) -> str:
+    """Shard of 'user-42' and of 42 by built-in hash(), in a fresh interpreter with this PYTHONHASHSEED."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def main() -> None:
+    for seed in ["1", "2", "3", "4"]:  # each process normally picks a random seed; fixed here to be repeatable
+        print(f"process with PYTHONHASHSEED={seed}: hash('user-42') % 3, hash(42) % 3 =", shard_in_new_process(seed))
+    print("stable_hash: 'user-42' ->", hash_shard("user-42", 3), "in every process")
+
+
+if __name__ == "__main__":
+    main()

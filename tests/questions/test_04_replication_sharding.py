@@ -1,0 +1,416 @@
+"""Proofs for docs/questions/04-replication-sharding.md (Q4: replication and sharding).
+
+Replication runs on a throwaway PostgreSQL 15 primary + streaming replica (snippets/.../pg_pair.py),
+sharding on real databases of this module's throwaway space, Redis Cluster on three real
+redis-server processes. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+import yaml
+from psycopg import errors
+from redis.cluster import RedisCluster
+from redis.crc import key_slot
+
+from tests.questions.replication_sharding_helpers import SNIPPETS, in_background, port_of, port_open, snippet
+
+pg_pair = snippet("pg_pair")
+rws = snippet("read_write_split")
+stale = snippet("stale_read")
+routers = snippet("routers")
+salt = snippet("python_hash_salt")
+sdb = snippet("sharded_db")
+sg = snippet("scatter_gather")
+reb = snippet("rebalance")
+rcl = snippet("redis_cluster")
+rcd = snippet("redis_cluster_demo")
+
+
+# ---------------------------------------------------------------- replication
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[tuple[str, str]]:
+    with pg_pair.replica_pair() as dsns:
+        stale.create_prices(dsns[0])
+        yield dsns
+
+
+def names(dsn: str) -> list[str]:
+    return [name for _, name in rws.read_users(dsn)]
+
+
+def test_pair_streams_to_a_synchronous_replica(pair: tuple[str, str]) -> None:
+    primary, replica = pair
+    with psycopg.connect(primary) as conn:
+        rows = conn.execute("SELECT application_name, state, sync_state FROM pg_stat_replication").fetchall()
+        assert rows == [("replica1", "streaming", "sync")]
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+    with psycopg.connect(replica) as conn:
+        assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+
+
+def test_replica_refuses_writes_and_nothing_changes(pair: tuple[str, str]) -> None:
+    primary, replica = pair
+    rws.wait_for_replay(replica, rws.write_users(primary, ["alice", "bob"]))
+    before = rws.read_users(primary)
+    assert rws.read_users(replica) == before
+    with pytest.raises(errors.ReadOnlySqlTransaction) as refused:
+        rws.write_to_replica(replica)
+    assert refused.value.sqlstate == "25006"
+    with psycopg.connect(replica) as conn, pytest.raises(errors.ReadOnlySqlTransaction):
+        conn.execute("CREATE TABLE intruder (x int)")
+    assert rws.read_users(primary) == before
+    assert rws.read_users(replica) == before
+    assert "mallory" not in names(primary)
+
+
+def test_wait_for_replay_gives_read_your_writes(pair: tuple[str, str]) -> None:
+    """The LSN wait really waits: with replay paused it times out and the row is not there yet."""
+    primary, replica = pair
+    stale.set_replay(replica, paused=True)
+    try:
+        lsn = rws.write_users(primary, ["erin"])
+        with pytest.raises(TimeoutError):
+            rws.wait_for_replay(replica, lsn, timeout=0.5)
+        assert "erin" in names(primary)
+        assert "erin" not in names(replica)
+    finally:
+        stale.set_replay(replica, paused=False)
+    rws.wait_for_replay(replica, lsn)
+    assert "erin" in names(replica)
+
+
+def test_commit_with_on_returns_while_the_replica_serves_stale_reads(pair: tuple[str, str]) -> None:
+    primary, replica = pair
+    stale.set_price(primary, 20, "remote_apply")
+    stale.set_replay(replica, paused=True)
+    try:
+        commit = in_background(stale.set_price, primary, 21, "on")
+        commit.join(10)
+        assert not commit.is_alive(), "synchronous_commit=on waited for replay"
+        assert (stale.get_price(primary), stale.get_price(replica)) == (21, 20)
+        assert stale.one(replica, stale.RECEIVED) == (True,)  # WAL received, not replayed
+        assert stale.one(primary, stale.LAG) == ("replica1", True)  # replay_lsn behind flush_lsn
+    finally:
+        stale.set_replay(replica, paused=False)
+    stale.set_price(primary, 21, "remote_apply")
+    assert stale.get_price(replica) == 21
+
+
+def test_remote_apply_waits_until_the_replica_has_applied(pair: tuple[str, str]) -> None:
+    primary, replica = pair
+    stale.set_price(primary, 30, "remote_apply")
+    stale.set_replay(replica, paused=True)
+    try:
+        commit = in_background(stale.set_price, primary, 31, "remote_apply")
+        assert stale.waiting_for(primary) == "SyncRep"
+        assert commit.is_alive()
+        assert stale.get_price(primary) == 30  # a commit waiting for its replica is invisible, even here
+        assert stale.get_price(replica) == 30
+    finally:
+        stale.set_replay(replica, paused=False)
+    commit.join(10)
+    assert not commit.is_alive()
+    assert stale.get_price(replica) == 31  # applied on the replica by the time COMMIT returned
+    assert stale.get_price(primary) == 31
+
+
+def set_sync_names(primary: str, value: str | None) -> None:
+    with psycopg.connect(primary, autocommit=True) as conn:
+        if value is None:
+            conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+        else:
+            conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{value}'")
+        conn.execute("SELECT pg_reload_conf()")
+
+
+def test_missing_synchronous_replica_blocks_every_commit(pair: tuple[str, str]) -> None:
+    """Reconfigures the (throwaway) primary and puts the setting back."""
+    primary, _ = pair
+    stale.set_price(primary, 40, "on")
+    set_sync_names(primary, "nobody")  # a synchronous replica that is not connected
+    try:
+        for price in range(41, 61):  # the reload reaches the server's processes a moment later
+            commit = in_background(stale.set_price, primary, price, "on")
+            if stale.waiting_for(primary, timeout=1.0) == "SyncRep":
+                break
+            commit.join(10)
+            if commit.is_alive():  # it started waiting after all
+                break
+        assert stale.waiting_for(primary, timeout=0.1) == "SyncRep"  # the loop found a waiting commit
+        time.sleep(0.5)
+        assert commit.is_alive(), "the commit returned with no synchronous replica connected"
+        assert stale.get_price(primary) == price - 1
+        for level in ("local", "off"):  # these levels never wait for a replica
+            with psycopg.connect(primary, autocommit=True) as conn:
+                conn.execute("SELECT set_config('synchronous_commit', %s, false)", [level])
+                conn.execute("INSERT INTO prices VALUES (%s, 1)", [f"committed with {level}"])
+        with psycopg.connect(primary) as conn:
+            items = {r[0] for r in conn.execute("SELECT item FROM prices").fetchall()}
+        assert {"committed with local", "committed with off"} <= items
+    finally:
+        set_sync_names(primary, None)  # no synchronous replica named: waiting commits are released
+    commit.join(10)
+    assert not commit.is_alive()
+    assert stale.get_price(primary) == price
+    set_sync_names(primary, "replica1")
+
+
+def test_postgresql_15_has_no_origin_filter_for_two_way_logical_replication(pair: tuple[str, str]) -> None:
+    """The page's "two-way logical replication needs PostgreSQL 16+": 15 refuses origin = none."""
+    primary, _ = pair
+    with psycopg.connect(primary, autocommit=True) as conn:
+        assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("15")  # type: ignore[index]
+        with pytest.raises(errors.SyntaxError, match='unrecognized subscription parameter: "origin"'):
+            conn.execute("CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 dbname=postgres' "
+                         "PUBLICATION everything WITH (connect = false, origin = none)")
+        assert conn.execute("SELECT count(*) FROM pg_subscription").fetchone() == (0,)
+
+
+def test_async_replica_remote_apply_does_not_wait_promotion_and_removal() -> None:
+    with pg_pair.replica_pair(synchronous=False) as (primary, replica):
+        with psycopg.connect(primary) as conn:
+            assert conn.execute("SELECT sync_state FROM pg_stat_replication").fetchall() == [("async",)]
+            conn.execute("CREATE TABLE prices (item text PRIMARY KEY, price int NOT NULL)")
+            conn.execute("INSERT INTO prices VALUES ('book', 10)")
+            conn.commit()
+            lsn = str(conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0])  # type: ignore[index]
+        rws.wait_for_replay(replica, lsn)
+        stale.set_replay(replica, paused=True)
+        commit = in_background(stale.set_price, primary, 11, "remote_apply")
+        commit.join(10)
+        assert not commit.is_alive(), "remote_apply waited for an asynchronous replica"
+        assert (stale.get_price(primary), stale.get_price(replica)) == (11, 10)
+        stale.set_replay(replica, paused=False)
+        with psycopg.connect(replica, autocommit=True) as conn:  # failover: the replica becomes a primary
+            assert conn.execute("SELECT pg_promote(wait => true)").fetchone() == (True,)
+            assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+            conn.execute("UPDATE prices SET price = 99 WHERE item = 'book'")
+        assert stale.get_price(replica) == 99
+        ports = [port_of(primary), port_of(replica)]
+        assert all(port_open(p) for p in ports)
+    assert not any(port_open(p) for p in ports)
+
+
+def test_compose_file_describes_the_same_pair() -> None:
+    services = yaml.safe_load((SNIPPETS / "compose.yaml").read_text())["services"]
+    primary, replica = services["primary"], services["replica"]
+    assert primary["image"] == replica["image"] == "postgres:15"
+    assert "synchronous_standby_names=replica1" in primary["command"]
+    assert "host replication all all trust" in primary["entrypoint"][2]
+    script = replica["entrypoint"][2]
+    assert "pg_basebackup -h primary" in script and " -R " in script
+    assert "application_name=replica1" in script
+    assert replica["depends_on"]["primary"]["condition"] == "service_healthy"
+
+
+# ---------------------------------------------------------------- routers
+
+
+def test_range_router_boundaries_and_refusal() -> None:
+    bounds = [1000, 2000]
+    assert [routers.range_shard(i, bounds) for i in (1, 1000, 1001, 2000, 2001, 10**9)] == [0, 0, 1, 1, 2, 2]
+    for bad in (0, -5):
+        with pytest.raises(ValueError, match="positive"):
+            routers.range_shard(bad, bounds)
+
+
+# Printed by Node.js 20 running the seed's hash() verbatim (strings: the loop runs; numbers: it does not).
+NODE_SEED_HASH = {"user-1": 836031825, "user-1000": 291298593, "user-1001": 291298594, "user-2500": 291333189,
+                  "user-99999": 447987063, "a much longer key to overflow 32 bits": 974293238,
+                  1: 0, 1000: 0, 99999: 0}
+
+
+def test_seed_hash_matches_javascript_and_sends_every_number_to_shard_0() -> None:
+    assert {k: routers.seed_js_hash(k) for k in NODE_SEED_HASH} == NODE_SEED_HASH
+    assert {routers.seed_js_hash(i) % 3 for i in range(1, 30_001)} == {0}
+    counts = [0, 0, 0]
+    for i in range(1, 30_001):
+        counts[routers.hash_shard(i, 3)] += 1
+    assert all(9_000 < c < 11_000 for c in counts), counts
+
+
+def test_geo_router_refuses_unknown_countries() -> None:
+    assert [routers.geo_shard(c) for c in ("US", "CA", "DE", "JP")] == ["us", "us", "eu", "asia"]
+    for bad in ("BR", "EU", ""):
+        with pytest.raises(ValueError, match="no region"):
+            routers.geo_shard(bad)
+
+
+def test_builtin_hash_is_salted_per_process_and_stable_hash_is_not() -> None:
+    outputs = [salt.shard_in_new_process(seed).split() for seed in ("1", "2", "3", "4", "5", "6")]
+    assert len({str_shard for str_shard, _ in outputs}) > 1  # hash('user-42') moves between processes
+    assert {int_shard for _, int_shard in outputs} == {str(42 % 3)}  # hash(42) == 42: not salted
+    program = (f"import sys; sys.path.insert(0, {str(SNIPPETS)!r}); "
+               "from routers import stable_hash; print(stable_hash('user-42'))")
+    results = {
+        subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": seed},
+                       capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2", "random")
+    }
+    assert results == {str(routers.stable_hash("user-42"))}
+
+
+# ---------------------------------------------------------------- sharded databases
+
+USERS: list[tuple[str, str, str, int]] = [
+    (f"k-{i}", f"n{i}", ("US", "DE", "JP")[i % 3], 18 + i * 7 % 60) for i in range(900)
+]
+
+
+@pytest.fixture(scope="module")
+def shards(env: dict[str, str]) -> Iterator[Any]:
+    db = sdb.ShardedDatabase(sdb.create_shards(env["DATABASE_URL"], 3))
+    db.insert_many(USERS[1:])
+    db.insert(*USERS[0])
+    yield db
+    db.close()
+
+
+def ids_per_shard(db: Any) -> list[set[str]]:
+    return [{r[0] for r in conn.execute("SELECT id FROM users").fetchall()} for conn in db.shards]
+
+
+def test_every_key_lives_on_exactly_its_own_shard(shards: Any) -> None:
+    per_shard = ids_per_shard(shards)
+    for i, ids in enumerate(per_shard):
+        assert all(shards.shard_of(k) == i for k in ids)
+        assert 0.25 < len(ids) / len(USERS) < 0.42
+    assert sum(len(ids) for ids in per_shard) == len(USERS)
+    assert set().union(*per_shard) == {u[0] for u in USERS}
+    assert all(shards.get(u[0]) == u for u in USERS[::37])
+    assert shards.get("k-missing") is None
+
+
+def test_duplicate_key_is_refused_and_a_batch_is_atomic_per_shard_only(shards: Any) -> None:
+    dup = USERS[5]
+    with pytest.raises(errors.UniqueViolation):
+        shards.insert(dup[0], "someone else", "FR", 99)
+    assert shards.get(dup[0]) == dup
+    same = next(f"x-{i}" for i in range(100) if shards.shard_of(f"x-{i}") == shards.shard_of(dup[0]))
+    other = next(f"y-{i}" for i in range(100) if shards.shard_of(f"y-{i}") != shards.shard_of(dup[0]))
+    with pytest.raises(errors.UniqueViolation):  # same shard: one transaction, rolled back together
+        shards.insert_many([(same, "new", "US", 20), (dup[0], "again", "US", 20)])
+    assert shards.get(same) is None
+    with pytest.raises(errors.UniqueViolation):  # two shards: the first shard's batch is already committed
+        shards.insert_many([(other, "new", "US", 20), (dup[0], "again", "US", 20)])
+    assert shards.get(other) == (other, "new", "US", 20)
+    assert shards.get(dup[0]) == dup
+    assert sum(dup[0] in ids for ids in ids_per_shard(shards)) == 1
+    shards.shards[shards.shard_of(other)].execute("DELETE FROM users WHERE id = %s", [other])
+
+
+def test_scatter_gather_equals_the_answer_over_all_rows(shards: Any) -> None:
+    parts = sg.scatter(shards, "SELECT id, age FROM users")
+    rows = [r for part in parts for r in part]
+    assert len(parts) == 3 and len(rows) == len(USERS)
+    assert sg.oldest(shards, 5) == sorted(((age, i) for i, age in rows), key=lambda r: (-r[0], r[1]))[:5]
+    wrong, right = sg.average_age(shards)
+    assert right == round(sum(age for _, age in rows) / len(rows), 3)
+    assert wrong == round(sum(sum(a for _, a in p) / len(p) for p in parts) / 3, 3)
+    assert wrong != right  # shards differ in size, so the average of averages is off
+
+
+def test_create_shards_is_rerunnable_and_drop_shards_removes_them(env: dict[str, str]) -> None:
+    base = env["DATABASE_URL"]
+    other_db = f"{base.rsplit('/', 1)[1]}_other"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{other_db}"')
+    other = f"{base.rsplit('/', 1)[0]}/{other_db}"
+    first = sdb.ShardedDatabase(sdb.create_shards(other, 2))
+    first.insert("a", "A", "US", 30)
+    first.close()
+    again = sdb.ShardedDatabase(sdb.create_shards(other, 2))  # existing databases, emptied tables
+    assert again.get("a") is None
+    again.close()
+    sdb.drop_shards(other, 2)
+    with psycopg.connect(base) as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [other_db + "_shard%"]).fetchall()
+    assert left == []
+
+
+def test_resharding_3_to_4_moves_three_quarters_with_modulo_and_only_new_shard_keys_otherwise() -> None:
+    keys = [f"user-{i}" for i in range(100_000)]
+    before, after = ["s0", "s1", "s2"], ["s0", "s1", "s2", "s3"]
+    moved = reb.moved(keys, before, after)
+    assert 0.73 < moved["modulo"] / len(keys) < 0.77
+    assert 0.20 < moved["consistent ring"] / len(keys) < 0.30
+    assert 0.23 < moved["rendezvous"] / len(keys) < 0.27
+    old_ring, new_ring = reb.Ring(before), reb.Ring(after)
+    assert {new_ring.shard(k) for k in keys if old_ring.shard(k) != new_ring.shard(k)} == {"s3"}
+    assert {reb.rendezvous(k, after) for k in keys if reb.rendezvous(k, before) != reb.rendezvous(k, after)} == {"s3"}
+    between_old = sum(reb.modulo(k, before) != reb.modulo(k, after) != "s3" for k in keys)
+    assert between_old > 0.4 * len(keys)  # modulo also shuffles keys among the shards that stayed
+
+
+# ---------------------------------------------------------------- Redis Cluster
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[RedisCluster]:
+    with rcl.redis_cluster() as ports:
+        rc = RedisCluster(host="127.0.0.1", port=ports[0])
+        yield rc
+        rc.close()
+
+
+def test_three_masters_serve_all_16384_slots(cluster: RedisCluster) -> None:
+    ranges = sorted(rcd.slot_ranges(cluster).items())
+    assert len({port for _, port in ranges}) == 3
+    assert ranges[0][0][0] == 0 and ranges[-1][0][1] == 16383
+    assert all(a[0][1] + 1 == b[0][0] for a, b in itertools.pairwise(ranges))
+
+
+def test_server_keyslot_is_crc16_of_the_hash_tag(cluster: RedisCluster, env: dict[str, str]) -> None:
+    prefix = env["DEMO_PREFIX"]
+    keys = [f"{prefix}:{{user:{i}}}:profile" for i in range(20)] + [f"{prefix}:plain:{i}" for i in range(20)]
+    for key in keys:
+        assert cluster.cluster_keyslot(key) == key_slot(key.encode())
+    for i in range(20):
+        slot = key_slot(f"user:{i}".encode())
+        profile, cart = f"{prefix}:{{user:{i}}}:profile", f"{prefix}:{{user:{i}}}:cart"
+        assert cluster.cluster_keyslot(profile) == cluster.cluster_keyslot(cart) == slot
+
+
+def test_wrong_master_answers_moved_and_the_cluster_client_writes_to_the_owner(
+    cluster: RedisCluster, env: dict[str, str]
+) -> None:
+    key = f"{env['DEMO_PREFIX']}:{{user:1}}:profile"
+    slot, (_, owner) = cluster.cluster_keyslot(key), rcd.master_of(cluster, key)
+    others = [p for p in rcd.slot_ranges(cluster).values() if p != owner]
+    for port in others:
+        with pytest.raises(redis.exceptions.MovedError) as moved:
+            redis.Redis(port=port).set(key, "x")
+        assert str(moved.value) == f"{slot} 127.0.0.1:{owner}"
+    assert cluster.set(key, "ada") is True
+    assert redis.Redis(port=owner).get(key) == b"ada"  # the write landed on the owner
+    assert all(redis.Redis(port=p).dbsize() == 0 for p in others)
+
+
+def test_cross_slot_mset_is_refused_and_writes_nothing(cluster: RedisCluster, env: dict[str, str]) -> None:
+    prefix = env["DEMO_PREFIX"]
+    a, b = f"{prefix}:{{user:3}}:cart", f"{prefix}:user:2:cart"
+    assert cluster.cluster_keyslot(a) != cluster.cluster_keyslot(b)
+    owner = redis.Redis(port=rcd.master_of(cluster, a)[1])
+    with pytest.raises(redis.exceptions.ClusterCrossSlotError):
+        owner.mset({a: "1", b: "2"})
+    assert cluster.exists(a) == 0 and cluster.exists(b) == 0
+    assert owner.mset({a: "1", f"{prefix}:{{user:3}}:profile": "x"}) is True  # one slot: accepted
+
+
+def test_cluster_servers_are_gone_after_the_block() -> None:
+    with rcl.redis_cluster() as ports:
+        assert all(port_open(p) for p in ports)
+    assert not any(port_open(p) or port_open(p + 10000) for p in ports)
