@@ -1,0 +1,299 @@
+"""Q9 proofs: every claim of docs/questions/09-indexing.md, read from EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON).
+
+The data set is the page's own (snippets/09-indexing/dataset.sql). Each test works on its own copy of
+``users`` with only the indexes it creates, so no test's index or VACUUM changes another test's plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, LiteralString
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+
+from tests.conftest import ROOT, load_snippet
+
+ex = load_snippet("09-indexing/explain.py")
+search = load_snippet("09-indexing/search.py")
+nl = load_snippet("09-indexing/nonleading.py")
+pages = nl.index_pages  # pages a relation has
+DATASET = (ROOT / "snippets/09-indexing/dataset.sql").read_text(encoding="utf-8")
+PG18 = 180000  # skip scan arrives in PostgreSQL 18
+ARGS = ("User50.Last50@Example.com", "active")  # an active user's email, and the partial index's predicate
+
+
+@pytest.fixture(scope="module")
+def conn(env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as c:
+        c.execute(DATASET)  # a file's text, no parameters
+        yield c
+
+
+def copy_users(conn: psycopg.Connection[Any], name: str) -> None:
+    """A private copy of users (autovacuum off, visibility map unset, no index but the primary key)."""
+    ident = sql.Identifier(name)
+    conn.execute(sql.SQL("CREATE TABLE {} (LIKE users INCLUDING ALL) WITH (autovacuum_enabled = off)").format(ident))
+    conn.execute(sql.SQL("INSERT INTO {} SELECT * FROM users").format(ident))
+    conn.execute(sql.SQL("ANALYZE {}").format(ident))
+
+
+def scans(plan: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(node type, index name) of every scan node of a plan."""
+    return [(n["Node Type"], n.get("Index Name")) for n in ex.nodes(plan) if "Scan" in n["Node Type"]]
+
+
+def node(plan: dict[str, Any], node_type: str) -> dict[str, Any]:
+    found = [n for n in ex.nodes(plan) if n["Node Type"] == node_type]
+    assert len(found) == 1, f"expected one {node_type} in {scans(plan)}"
+    only: dict[str, Any] = found[0]
+    return only
+
+
+def touched(scan: dict[str, Any]) -> int:
+    """Pages (buffers) a node read, from cache or disk."""
+    return int(scan["Shared Hit Blocks"] + scan["Shared Read Blocks"])
+
+
+def uses(plan: dict[str, Any], index: str) -> bool:
+    return any(name == index for _, name in scans(plan))
+
+
+def explain_execute(conn: psycopg.Connection[Any], name: str, *args: str) -> dict[str, Any]:
+    """The plan a prepared statement would run with these arguments (EXPLAIN EXECUTE, not executed)."""
+    statement = sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE {}({})").format(
+        sql.Identifier(name), sql.SQL(", ").join(sql.Literal(a) for a in args)
+    )
+    row = conn.execute(statement).fetchone()
+    assert row is not None
+    plan: dict[str, Any] = row[0][0]["Plan"]
+    return plan
+
+
+def count(conn: psycopg.Connection[Any], query: LiteralString, params: list[Any] | None = None) -> int:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.fixture(scope="module")
+def composite(conn: psycopg.Connection[Any]) -> str:
+    copy_users(conn, "users_composite")
+    conn.execute("CREATE INDEX users_composite_idx ON users_composite (last_name, first_name)")
+    return "users_composite_idx"
+
+
+def test_leading_prefix_is_served_by_the_composite_index(conn: psycopg.Connection[Any], composite: str) -> None:
+    leading = ex.explain(conn, "SELECT id, email FROM users_composite WHERE last_name = %s", ["last42"])
+    assert uses(leading, composite)
+    assert leading["Actual Rows"] == 100
+    both = ex.explain(
+        conn, "SELECT id, email FROM users_composite WHERE last_name = %s AND first_name = %s", ["last42", "first42"]
+    )
+    scan = node(both, "Index Scan")
+    assert scan["Index Name"] == composite
+    assert "first_name" in scan["Index Cond"] and "last_name" in scan["Index Cond"]  # one descent, both columns
+    assert scan["Actual Rows"] == 1
+
+
+def test_first_name_alone_is_a_seq_scan_then_a_full_index_read(conn: psycopg.Connection[Any], composite: str) -> None:
+    before = ex.explain(conn, "SELECT id, email FROM users_composite WHERE first_name = %s", ["first42"])
+    assert scans(before) == [("Seq Scan", None)] and before["Actual Rows"] == 990
+    conn.execute("VACUUM users_composite")
+    counted = ex.explain(conn, "SELECT count(*) FROM users_composite WHERE first_name = %s", ["first42"])
+    full = node(counted, "Index Only Scan")
+    assert full["Index Name"] == composite and full["Heap Fetches"] == 0 and full["Actual Rows"] == 990
+    assert touched(full) >= 0.9 * pages(conn, composite), "a non-leading column: a walk over the whole index"
+    seek = ex.explain(conn, "SELECT count(*) FROM users_composite WHERE last_name = %s", ["last42"])
+    assert touched(node(seek, "Index Only Scan")) < 10, "the leading column: a descent"
+
+
+def test_non_leading_column_index_scan_reads_the_whole_index_before_pg18(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE INDEX users_status_signup_idx ON users (status, signup_at)")
+    try:
+        size = nl.index_pages(conn, "users_status_signup_idx")
+        lead = nl.scan_node(conn, *nl.QUERIES["status and signup_at"])
+        second = nl.scan_node(conn, *nl.QUERIES["signup_at only"])
+        for scan in (lead, second):  # the plans look alike...
+            assert scan["Node Type"] == "Index Scan" and scan["Index Name"] == "users_status_signup_idx"
+            assert scan["Actual Rows"] == 12
+        assert touched(lead) < 10  # ...but the leading column is a descent
+        if conn.info.server_version >= PG18:  # skip scan: one descent per distinct status
+            assert touched(second) < 0.1 * size
+        else:  # and the second column alone reads every page of the index
+            assert touched(second) >= 0.95 * size
+    finally:
+        conn.execute("DROP INDEX users_status_signup_idx")
+
+
+@pytest.fixture(scope="module")
+def partial(conn: psycopg.Connection[Any]) -> str:
+    copy_users(conn, "users_partial")
+    conn.execute("CREATE INDEX users_partial_active_idx ON users_partial (email) WHERE status = 'active'")
+    return "users_partial_active_idx"
+
+
+def test_partial_index_is_small_and_used_only_when_the_predicate_is_stated(
+    conn: psycopg.Connection[Any], partial: str
+) -> None:
+    conn.execute("CREATE INDEX users_partial_everyone_idx ON users_partial (email)")
+    assert pages(conn, partial) * 10 < pages(conn, "users_partial_everyone_idx")
+    conn.execute("DROP INDEX users_partial_everyone_idx")
+    email = "User50.Last50@Example.com"
+    active = ex.explain(conn, "SELECT id FROM users_partial WHERE email = %s AND status = 'active'", [email])
+    assert uses(active, partial) and active["Actual Rows"] == 1
+    unstated = ex.explain(conn, "SELECT id FROM users_partial WHERE email = %s", [email])
+    assert scans(unstated) == [("Seq Scan", None)] and unstated["Actual Rows"] == 1
+    dormant = ex.explain(
+        conn, "SELECT id FROM users_partial WHERE email = %s AND status = 'dormant'", ["User51.Last51@Example.com"]
+    )
+    assert not uses(dormant, partial)
+
+
+def test_generic_plan_cannot_use_a_partial_index_behind_a_parameter(
+    conn: psycopg.Connection[Any], partial: str
+) -> None:
+    conn.execute("PREPARE by_status(text, text) AS SELECT id FROM users_partial WHERE email = $1 AND status = $2")
+    conn.execute("PREPARE active_only(text) AS SELECT id FROM users_partial WHERE email = $1 AND status = 'active'")
+    try:
+        custom = explain_execute(conn, "by_status", *ARGS)
+        assert uses(custom, partial)
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        generic = explain_execute(conn, "by_status", *ARGS)
+        assert not uses(generic, partial) and scans(generic) == [("Seq Scan", None)]
+        literal = explain_execute(conn, "active_only", ARGS[0])
+        assert uses(literal, partial)
+    finally:
+        conn.execute("RESET plan_cache_mode")
+        conn.execute("DEALLOCATE ALL")
+
+
+def test_psycopg_prepared_statement_keeps_custom_plans_in_auto_mode(
+    env: dict[str, str], conn: psycopg.Connection[Any], partial: str
+) -> None:
+    query: LiteralString = "SELECT id FROM users_partial WHERE email = %s AND status = %s"
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as c:  # prepare_threshold is 5 by default
+        for _ in range(20):  # psycopg prepares after 5; PostgreSQL weighs a generic plan after 5 more
+            assert len(c.execute(query, ARGS).fetchall()) == 1
+        name, generic, custom = c.execute(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE NOT from_sql"
+        ).fetchall()[0]
+        assert custom >= 10 and generic == 0, "auto mode kept planning with the real values"
+        assert uses(explain_execute(c, name, *ARGS), partial)
+        c.execute("SET plan_cache_mode = force_generic_plan")
+        assert len(c.execute(query, ARGS).fetchall()) == 1
+        generic_after = c.execute("SELECT generic_plans FROM pg_prepared_statements WHERE name = %s", [name]).fetchone()
+        assert generic_after is not None and generic_after[0] >= 1
+        assert not uses(explain_execute(c, name, *ARGS), partial)
+
+
+def test_expression_index_serves_lower_email_and_enforces_case_insensitive_uniqueness(
+    conn: psycopg.Connection[Any],
+) -> None:
+    copy_users(conn, "users_expr")
+    query: LiteralString = "SELECT id FROM users_expr WHERE lower(email) = lower(%s)"
+    without = ex.explain(conn, query, ["USER42.last42@Example.COM"])
+    assert scans(without) == [("Seq Scan", None)] and without["Actual Rows"] == 1
+    conn.execute("CREATE UNIQUE INDEX users_expr_lower_idx ON users_expr (lower(email))")
+    stats: LiteralString = "SELECT count(*) FROM pg_stats WHERE tablename = 'users_expr_lower_idx'"
+    assert count(conn, stats) == 0  # no statistics on lower(email) until ANALYZE
+    conn.execute("ANALYZE users_expr")
+    assert count(conn, stats) == 1
+    with_index = ex.explain(conn, query, ["USER42.last42@Example.COM"])
+    assert uses(with_index, "users_expr_lower_idx") and with_index["Actual Rows"] == 1
+    before = count(conn, "SELECT count(*) FROM users_expr")
+    with pytest.raises(errors.UniqueViolation):
+        conn.execute(
+            "INSERT INTO users_expr SELECT id + 1000000, first_name, last_name, upper(email), status, api_key,"
+            " signup_at, home FROM users_expr WHERE id = 42"
+        )
+    assert count(conn, "SELECT count(*) FROM users_expr") == before
+    assert count(conn, "SELECT count(*) FROM users_expr WHERE lower(email) = %s", ["user42.last42@example.com"]) == 1
+
+
+def test_covering_index_heap_fetches_follow_the_visibility_map(conn: psycopg.Connection[Any]) -> None:
+    copy_users(conn, "users_cover")
+    conn.execute("CREATE UNIQUE INDEX users_cover_key ON users_cover (email) INCLUDE (first_name, last_name)")
+    query: LiteralString = "SELECT first_name, last_name FROM users_cover WHERE email >= %s AND email < %s"
+    args = ["User4200", "User4201"]
+    before = node(ex.explain(conn, query, args), "Index Only Scan")
+    assert before["Index Name"] == "users_cover_key"
+    assert before["Actual Rows"] == 11 and before["Heap Fetches"] == 11, "every row checked in the heap"
+    conn.execute("VACUUM users_cover")
+    after = node(ex.explain(conn, query, args), "Index Only Scan")
+    assert after["Actual Rows"] == 11 and after["Heap Fetches"] == 0
+    conn.execute("UPDATE users_cover SET status = 'active' WHERE email = %s", ["User4200.Last200@Example.com"])
+    written = node(ex.explain(conn, query, args), "Index Only Scan")
+    assert written["Heap Fetches"] >= 1, "a write clears the page's all-visible bit"
+    # INCLUDE columns are payload, not key: uniqueness is still on email alone
+    with pytest.raises(errors.UniqueViolation):
+        conn.execute(
+            "INSERT INTO users_cover SELECT id + 1000000, 'someone', 'else', email, status, api_key, signup_at, home"
+            " FROM users_cover WHERE id = 42"
+        )
+    assert count(conn, "SELECT count(*) FROM users_cover WHERE id = 42 AND first_name = 'first42'") == 1
+
+
+def test_full_text_search_uses_gin_and_websearch_accepts_raw_input(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE INDEX IF NOT EXISTS posts_fts_idx ON posts USING gin (to_tsvector('english', body))")
+    with pytest.raises(errors.SyntaxError) as raised:
+        conn.execute("SELECT count(*) FROM posts WHERE to_tsvector('english', body) @@ to_tsquery('english', %s)",
+                     ["database performance"])
+    assert raised.value.sqlstate == "42601"
+    for raw in ["database performance", "C++ & (oops", "'\"", "!!!", "", "a:b*c <-> | &", '"unfinished phrase']:
+        search.count(conn, raw)  # raises nothing
+        search.search(conn, raw)
+    bodies = [b for (b,) in conn.execute("SELECT body FROM posts")]
+    expected = sum(1 for b in bodies if b.startswith("database performance"))
+    assert search.count(conn, "database performance") == expected
+    assert search.count(conn, '"database performance" -mysql') == sum(
+        1 for b in bodies if b.startswith("database performance") and "mysql" not in b
+    )
+    plan = ex.explain(
+        conn,
+        "SELECT count(*) FROM posts WHERE to_tsvector('english', body) @@ websearch_to_tsquery('english', %s)",
+        ["database performance"],
+    )
+    assert uses(plan, "posts_fts_idx")
+    assert node(plan, "Bitmap Index Scan")["Actual Rows"] == expected
+
+
+def test_each_index_type_on_a_query_it_serves(conn: psycopg.Connection[Any]) -> None:
+    copy_users(conn, "users_types")
+    conn.execute("CREATE INDEX users_types_signup_idx ON users_types (signup_at)")
+    conn.execute("CREATE INDEX users_types_key_idx ON users_types USING hash (api_key)")
+    conn.execute("CREATE INDEX users_types_home_idx ON users_types USING gist (home)")
+    conn.execute("ANALYZE users_types")
+
+    latest = node(ex.explain(conn, "SELECT id FROM users_types ORDER BY signup_at DESC LIMIT 5"), "Index Scan")
+    assert latest["Index Name"] == "users_types_signup_idx" and latest["Scan Direction"] == "Backward"
+    assert latest["Actual Rows"] == 5
+
+    equal = ex.explain(conn, "SELECT id FROM users_types WHERE api_key = md5(%s)", ["key42"])
+    assert uses(equal, "users_types_key_idx") and equal["Actual Rows"] == 1
+    ranged = ex.explain(conn, "SELECT count(*) FROM users_types WHERE api_key < %s", ["0001"])
+    assert not uses(ranged, "users_types_key_idx") and ("Seq Scan", None) in scans(ranged)
+    conn.execute("CREATE INDEX users_types_key_btree ON users_types (api_key)")
+    assert pages(conn, "users_types_key_idx") < pages(conn, "users_types_key_btree")  # 4-byte hashes, not keys
+    conn.execute("DROP INDEX users_types_key_btree")
+
+    knn: LiteralString = "SELECT id, home <-> point(100, 100) AS d FROM users_types ORDER BY d LIMIT 3"
+    nearest = node(ex.explain(conn, knn), "Index Scan")
+    assert nearest["Index Name"] == "users_types_home_idx" and "Order By" in nearest
+    got = [d for (_, d) in conn.execute(knn)]
+    brute = sorted(d for (d,) in conn.execute("SELECT home <-> point(100, 100) FROM users_types"))[:3]
+    assert got == brute
+
+
+def test_explain_analyze_executes_dml_unless_rolled_back(conn: psycopg.Connection[Any]) -> None:
+    copy_users(conn, "users_dml")
+    assert count(conn, "SELECT count(*) FROM users_dml WHERE last_name = 'last42'") == 100
+    with conn.transaction(force_rollback=True):
+        plan = ex.explain(conn, "DELETE FROM users_dml WHERE last_name = %s", ["last42"])
+        assert plan["Node Type"] == "ModifyTable" and plan["Operation"] == "Delete"
+        assert count(conn, "SELECT count(*) FROM users_dml WHERE last_name = 'last42'") == 0  # it ran
+    assert count(conn, "SELECT count(*) FROM users_dml WHERE last_name = 'last42'") == 100  # rolled back
+    ex.explain(conn, "DELETE FROM users_dml WHERE last_name = %s", ["last43"])  # no transaction: gone for good
+    assert count(conn, "SELECT count(*) FROM users_dml WHERE last_name = 'last43'") == 0
+    assert count(conn, "SELECT count(*) FROM users_dml") == 100000 - 100
