@@ -57,14 +57,21 @@ def _default_host_port(name: str) -> tuple[str, int]:
 
 
 def test_every_snippet_is_shown_and_run_by_a_page() -> None:
+    """Every file under snippets/ is shown by a page, and run by a block of a page, or (a file that
+    cannot run here, like a compose file for a Docker engine) read by a proof under tests/questions/."""
+    shown: set[Path] = set()
     run: set[Path] = set()
     for page in sorted((ROOT / "docs").rglob("*.md")):
         for _, block in read_page(page, ROOT, ROOT / "mkdocs.yml"):
-            if block is not None and block.lang in RUN:
-                run.update(f.resolve() for f in block.files)
+            if block is not None:
+                shown.update(f.resolve() for f in block.files)
+                if block.lang in RUN:
+                    run.update(f.resolve() for f in block.files)
+    proofs = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "questions").glob("*.py"))
     snippets = {p.resolve() for p in (ROOT / "snippets").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
-    orphans = sorted(str(p.relative_to(ROOT)) for p in snippets - run)
-    assert orphans == []
+    not_shown = sorted(str(p.relative_to(ROOT)) for p in snippets - shown)
+    not_run = sorted(str(p.relative_to(ROOT)) for p in snippets - run if p.name not in proofs)
+    assert (not_shown, not_run) == ([], [])
 
 
 def test_every_figure_a_page_quotes_exists() -> None:
