@@ -1,0 +1,84 @@
+"""The inventory side of order.created: an idempotent consumer that answers with stock.<outcome>."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import uuid
+from typing import Any
+
+import pika
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+
+def handle(db: psycopg.Connection[Any], event: dict[str, Any]) -> str:
+    """Apply one order.created event once; return its outcome, the stored one for a duplicate."""
+    with db.transaction():  # the dedupe mark and the effect commit together
+        if not db.execute("INSERT INTO processed_events VALUES (%s, 'rejected') ON CONFLICT DO NOTHING",
+                          [event["event_id"]]).rowcount:
+            seen = db.execute("SELECT outcome FROM processed_events WHERE event_id = %s", [event["event_id"]])
+            return str(seen.fetchone()[0])  # type: ignore[index]
+        if db.execute("UPDATE stock SET qty = qty - %s WHERE sku = %s AND qty >= %s",
+                      [event["qty"], event["sku"], event["qty"]]).rowcount:
+            db.execute("INSERT INTO reservations VALUES (%s, %s, %s)", [event["order_id"], event["sku"], event["qty"]])
+            db.execute("UPDATE processed_events SET outcome = 'reserved' WHERE event_id = %s", [event["event_id"]])
+            return "reserved"
+    return "rejected"
+
+
+def run(db_url: str, amqp_url: str, prefix: str, stop: threading.Event, deliveries: list[str]) -> None:
+    """Consume <prefix>.inventory.order-created until stop is set; record every delivered event_id."""
+    queue, replies = f"{prefix}.inventory.order-created", f"{prefix}.inventory"
+    with psycopg.connect(db_url, autocommit=True) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS processed_events (event_id uuid PRIMARY KEY, outcome text NOT NULL)")
+        connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        channel = connection.channel()
+        channel.exchange_declare(f"{prefix}.orders", "topic", durable=True)
+        channel.queue_declare(queue, durable=True)
+        channel.queue_bind(queue, f"{prefix}.orders", routing_key="order.created")
+        channel.exchange_declare(replies, "topic", durable=True)  # where our answers go, and who waits
+        channel.queue_declare(f"{prefix}.orders.stock-replies", durable=True)  # for them (both sides declare)
+        channel.queue_bind(f"{prefix}.orders.stock-replies", replies, routing_key="stock.*")
+        channel.confirm_delivery()
+        channel.basic_qos(prefetch_count=20)
+        for method, _, body in channel.consume(queue, inactivity_timeout=0.05):
+            if stop.is_set():
+                break
+            if method is None or body is None:
+                continue  # nothing arrived within 50 ms: look at stop again
+            event = json.loads(body)
+            outcome = handle(db, event)
+            reply = {"event_id": str(uuid.uuid5(uuid.UUID(event["event_id"]), outcome)),  # same for a redelivery
+                     "order_id": event["order_id"], "outcome": outcome}
+            channel.basic_publish(replies, f"stock.{outcome}", json.dumps(reply).encode(),
+                                  pika.BasicProperties(delivery_mode=2), mandatory=True)  # confirmed
+            deliveries.append(event["event_id"])
+            assert method.delivery_tag is not None
+            channel.basic_ack(method.delivery_tag)  # last: a crash before it means a redelivery, absorbed above
+        channel.cancel()
+        connection.close()
+
+
+def stop_at_eof(stop: threading.Event) -> None:
+    sys.stdin.read()
+    stop.set()
+
+
+def main() -> None:
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    with psycopg.connect(base) as conn:
+        db_url = make_conninfo(base, dbname=f"{conn.info.dbname}_inventory")  # inventory's own database
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)
+        threading.Thread(target=stop_at_eof, args=[stop], daemon=True).start()
+    amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+    run(db_url, amqp_url, os.environ.get("DEMO_PREFIX", "demo"), stop, deliveries=[])
+
+
+if __name__ == "__main__":
+    main()

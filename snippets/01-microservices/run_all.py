@@ -1,0 +1,81 @@
+"""Start users, inventory, orders, the outbox relay and the consumer as processes; order; stop them all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+HERE = Path(__file__).resolve().parent
+
+
+def start(script: str, **env: str) -> subprocess.Popen[str]:
+    """Run <script> beside this file; it stops when we close its stdin (or when we exit)."""
+    return subprocess.Popen([sys.executable, str(HERE / script)], env={**os.environ, **env},
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def url_of(service: subprocess.Popen[str]) -> str:
+    line = service.stdout.readline() if service.stdout else ""  # "<name> listening on http://127.0.0.1:PORT"
+    if not line:
+        raise RuntimeError(f"{service.args!r} exited before it listened")
+    return line.split()[-1]
+
+
+def stop(processes: list[subprocess.Popen[str]]) -> None:
+    for p in processes:
+        if p.stdin:
+            p.stdin.close()
+    for p in processes:
+        p.wait(timeout=15)
+
+
+def shown(r: httpx.Response) -> Any:
+    body = r.json()
+    if "status" in body:
+        return body["status"]
+    return body["detail"] if isinstance(body["detail"], str) else body["detail"][0]["msg"]
+
+
+def main() -> None:
+    users, inventory = start("users_service.py"), start("inventory_service.py")
+    procs = [users, inventory]
+    try:
+        orders = start("orders_service.py", USERS_URL=url_of(users), INVENTORY_URL=url_of(inventory))
+        procs.append(orders)
+        base = url_of(orders)  # it has created its database by now
+        procs += [start("outbox_relay.py"), start("inventory_consumer.py"), start("orders_saga.py")]
+        with httpx.Client(base_url=base, timeout=10) as client:
+            for path, order in [("/orders", {"user_id": 1, "sku": "widget", "qty": 2}),
+                                ("/orders", {"user_id": 999, "sku": "widget", "qty": 1}),
+                                ("/orders", {"user_id": 1, "sku": "gadget", "qty": 50}),
+                                ("/orders", {"user_id": 1, "sku": "widget", "qty": 0}),
+                                ("/orders/async", {"user_id": 2, "sku": "widget", "qty": 3}),
+                                ("/orders/async", {"user_id": 2, "sku": "gadget", "qty": 50})]:
+                r = client.post(path, json=order)
+                print(f"POST {path} {order} -> {r.status_code} {shown(r)}")
+        base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        with psycopg.connect(base_db) as conn:
+            name = conn.info.dbname
+        with psycopg.connect(make_conninfo(base_db, dbname=f"{name}_orders"), autocommit=True) as db:
+            for _ in range(200):  # order.created -> relay -> RabbitMQ -> inventory -> stock.* -> orders
+                rows = db.execute("SELECT sku, qty, status FROM orders ORDER BY sku, qty").fetchall()
+                if all(status != "pending" for _, _, status in rows):
+                    break
+                time.sleep(0.05)
+            print("orders:", rows)
+        with psycopg.connect(make_conninfo(base_db, dbname=f"{name}_inventory")) as db:
+            print("inventory stock:", db.execute("SELECT sku, qty FROM stock ORDER BY sku").fetchall())
+    finally:
+        stop(procs)
+
+
+if __name__ == "__main__":
+    main()

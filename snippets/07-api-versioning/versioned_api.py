@@ -1,0 +1,205 @@
+"""One ASGI app, five ways to ask for an API version, one lifecycle table that drives them all."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+# --8<-- [start:lifecycle]
+@dataclass(frozen=True)
+class Version:
+    status: str  # "beta" | "current" | "deprecated" | "sunset"
+    deprecated: datetime | None = None  # sent as Deprecation (RFC 9745)
+    sunset: datetime | None = None  # sent as Sunset (RFC 8594); never before `deprecated`
+    successor: str | None = None  # sent as Link: <...>; rel="successor-version"
+
+
+VERSIONS = {  # the single source of truth: routing, headers and /api/versions all read it
+    "0": Version("sunset", datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC), "2"),
+    "1": Version("deprecated", datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 6, 30, tzinfo=UTC), "2"),
+    "2": Version("current"),
+    "3": Version("beta"),
+}
+DEFAULT = "2"  # what a request that names no version gets
+
+
+def check_lifecycle(table: dict[str, Version]) -> None:
+    for name, v in table.items():
+        if (v.status in ("deprecated", "sunset")) != bool(v.deprecated and v.sunset and v.successor):
+            raise ValueError(f"v{name}: only deprecated/sunset versions have dates, and they need both and a successor")
+        if v.deprecated and v.sunset and v.sunset < v.deprecated:
+            raise ValueError(f"v{name}: a version cannot be sunset before it is deprecated")
+
+
+check_lifecycle(VERSIONS)  # refuse to start with an inconsistent table
+# --8<-- [end:lifecycle]
+
+USERS = [(1, "Ada Lovelace", "ada@example.com"), (2, "Alan Turing", "alan@example.com")]
+
+
+# --8<-- [start:representations]
+def render(version: str) -> dict[str, Any]:
+    if version == "1":  # v1 gained "email" in place: adding a field breaks no client
+        return {"users": [{"id": i, "name": n, "email": e} for i, n, e in USERS]}
+    users = [  # v2 is a real breaking change: "name" split in two, "id" became a string
+        {"id": str(i), "given_name": n.split()[0], "family_name": n.split()[1], "email": e} for i, n, e in USERS
+    ]
+    return {"users": users} if version == "2" else {"data": users, "next_cursor": None}  # v3 (beta): new envelope
+# --8<-- [end:representations]
+
+
+# --8<-- [start:negotiation]
+class VersionError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+SERVED = [v for v, info in VERSIONS.items() if info.status != "sunset"]
+VND = re.compile(r"application/vnd\.api\.v(\w+)\+json")
+HOST = re.compile(r"v(\w+)\.api\.example\.com(:\d+)?")
+
+
+def accept_version(accept: str | None) -> str | None:
+    """The version an Accept header asks for; None when plain JSON (or no Accept) will do."""
+    if not accept:
+        return None  # no Accept header means "anything": the default version, not an error
+    ranges = []
+    for i, part in enumerate(accept.split(",")):
+        media, *params = (p.strip().lower() for p in part.split(";"))
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        ranges.append((-float(q) if re.fullmatch(r"[01](\.\d{0,3})?", q) else 0.0, i, media))
+    for neg_q, _, media in sorted(ranges):
+        if neg_q == 0:
+            break  # q=0 means "not this one"
+        if (m := VND.fullmatch(media)) and m[1] in VERSIONS:
+            return m[1]
+        if media in ("application/json", "application/*", "*/*"):
+            return None
+    raise VersionError(406, f"cannot produce {accept!r}; acceptable: application/json or "
+                       + ", ".join(f"application/vnd.api.v{v}+json" for v in SERVED))
+
+
+def resolve(request: Request) -> tuple[str, bool]:
+    """(version, chosen by Accept?) from path, Host, ?version=, API-Version and Accept."""
+    asked = {
+        "path": request.path_params.get("version"),
+        "host": (m := HOST.fullmatch(request.headers.get("host", ""))) and m[1],
+        "query": request.query_params.get("version"),
+        "header": request.headers.get("api-version"),
+        "accept": accept_version(request.headers.get("accept")),
+    }
+    found = {k: v for k, v in asked.items() if v}
+    if len(set(found.values())) > 1:
+        raise VersionError(400, f"conflicting API versions requested: {found}")
+    version = next(iter(found.values()), DEFAULT)
+    if version not in VERSIONS:
+        raise VersionError(400, f"unsupported API version {version!r}; supported: {', '.join(SERVED)}")
+    return version, "accept" in found
+# --8<-- [end:negotiation]
+
+
+# --8<-- [start:handlers]
+def lifecycle_headers(version: str) -> dict[str, str]:
+    info, headers = VERSIONS[version], {"API-Version": version}
+    if info.deprecated and info.sunset and info.successor:
+        headers["Deprecation"] = f"@{int(info.deprecated.timestamp())}"
+        headers["Sunset"] = format_datetime(info.sunset, usegmt=True)
+        headers["Link"] = f'</api/v{info.successor}/users>; rel="successor-version", </api/versions>; rel="deprecation"'
+    return headers
+
+
+async def users(request: Request) -> JSONResponse:
+    vary = {"Vary": "Accept, API-Version"}  # the same URL answers differently by these headers
+    try:
+        version, by_accept = resolve(request)
+    except VersionError as e:
+        return JSONResponse({"error": str(e)}, e.status, headers=vary)
+    headers = {**vary, **lifecycle_headers(version)}
+    info = VERSIONS[version]
+    if info.status == "sunset":
+        gone = f"API version {version} was sunset on {info.sunset:%Y-%m-%d}; use v{info.successor}"
+        return JSONResponse({"error": gone}, 410, headers=headers)
+    media = f"application/vnd.api.v{version}+json" if by_accept else "application/json"
+    return JSONResponse(render(version), headers=headers, media_type=media)
+
+
+async def versions(request: Request) -> JSONResponse:
+    table = {v: {k: str(x.date()) if isinstance(x, datetime) else x for k, x in vars(i).items() if x}
+             for v, i in VERSIONS.items()}
+    return JSONResponse({"default": DEFAULT, "versions": table})
+
+
+app = Starlette(routes=[
+    Route("/api/v{version}/users", users), Route("/api/users", users),
+    Route("/users", users), Route("/api/versions", versions),
+])
+# --8<-- [end:handlers]
+
+
+@contextmanager
+def serve(asgi: Starlette) -> Iterator[str]:
+    """Run the app with uvicorn on a free 127.0.0.1 port; stop it on exit."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # else keep-alive replies wait for delayed ACKs
+    server = uvicorn.Server(uvicorn.Config(asgi, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()
+        sock.close()
+
+
+# --8<-- [start:demo]
+CALLS: list[tuple[str, dict[str, str]]] = [
+    ("/api/v1/users", {}),  # URL path
+    ("/api/users?version=2", {}),  # query parameter
+    ("/api/users", {"API-Version": "3"}),  # custom header
+    ("/api/users", {"Accept": "application/vnd.api.v2+json"}),  # content negotiation
+    ("/users", {"Host": "v1.api.example.com"}),  # subdomain
+    ("/api/users", {}),  # nothing asked: the default
+    ("/api/users", {"API-Version": "9"}),
+    ("/api/users", {"Accept": "text/html"}),
+    ("/api/users?version=1", {"API-Version": "2"}),
+    ("/api/v0/users", {}),
+]
+
+
+def main() -> None:
+    with serve(app) as base, httpx.Client(base_url=base, timeout=5) as client:
+        for path, headers in CALLS:
+            r = client.get(path, headers=headers)
+            body = r.json()
+            shown = body.get("error") or json.dumps((body.get("users") or body.get("data"))[0])
+            asked = f" {headers}" if headers else ""
+            print(f"GET {path}{asked} -> {r.status_code} {r.headers['content-type']}\n    {shown}")
+        r = client.get("/api/v1/users")  # a deprecated version says so, in standard headers
+        for name in ("API-Version", "Deprecation", "Sunset", "Link", "Vary"):
+            print(f"{name}: {r.headers[name]}")
+
+
+if __name__ == "__main__":
+    main()
+# --8<-- [end:demo]

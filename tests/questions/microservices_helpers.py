@@ -1,0 +1,176 @@
+"""Shared by tests/questions/test_01_microservices.py and benchmarks/q01_latency.py: start the page's
+services as real processes, reach their databases, and break the network between them on purpose."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from tests.conftest import load_snippet
+
+run_all = load_snippet("01-microservices/run_all.py")
+
+
+@dataclass
+class System:
+    """users, inventory and orders, each a process with its own port and database."""
+
+    env: dict[str, str]
+    urls: dict[str, str] = field(default_factory=dict)
+    processes: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def db(self, service: str) -> str:
+        base = self.env["DATABASE_URL"]
+        return make_conninfo(base, dbname=f"{urlsplit(base).path.lstrip('/')}_{service}")
+
+    def query(self, service: str, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.db(service), autocommit=True) as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+    def scalar(self, service: str, sql: str, params: list[Any] | None = None) -> Any:
+        return self.query(service, sql, params)[0][0]
+
+    @contextmanager
+    def orders_instance(self, **env: str) -> Iterator[str]:
+        """Another instance of the orders service (same database) with other settings."""
+        settings = {"USERS_URL": self.urls["users"], "INVENTORY_URL": self.urls["inventory"], **env}
+        proc = run_all.start("orders_service.py", **self.env, **settings)
+        try:
+            yield run_all.url_of(proc)
+        finally:
+            run_all.stop([proc])
+
+
+@contextmanager
+def running_system(env: dict[str, str]) -> Iterator[System]:
+    system = System(env)
+    users, inventory = run_all.start("users_service.py", **env), run_all.start("inventory_service.py", **env)
+    system.processes += [users, inventory]
+    try:
+        system.urls["users"], system.urls["inventory"] = run_all.url_of(users), run_all.url_of(inventory)
+        orders = run_all.start("orders_service.py", **env, USERS_URL=system.urls["users"],
+                               INVENTORY_URL=system.urls["inventory"])
+        system.processes.append(orders)
+        system.urls["orders"] = run_all.url_of(orders)
+        yield system
+    finally:
+        run_all.stop(system.processes)
+
+
+@contextmanager
+def background(stop: threading.Event, *jobs: tuple[Callable[..., Any], tuple[Any, ...]]) -> Iterator[None]:
+    """Run each (function, args) in a thread (the snippets' relay and consumers take a stop event)."""
+    threads = [threading.Thread(target=f, args=args) for f, args in jobs]
+    for t in threads:
+        t.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(15)
+    assert not [t for t in threads if t.is_alive()], "a worker did not stop"
+
+
+def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll until check() is truthy; fail with what if it never is."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout:g}s")
+        time.sleep(0.05)
+
+
+def closed_port() -> int:
+    """A port nothing listens on: connections are refused at once."""
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def black_hole() -> Iterator[int]:
+    """A port that accepts TCP connections (in the kernel backlog) and never answers."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as s:
+        yield int(s.getsockname()[1])
+
+
+def with_port(url: str, port: int) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)
+    host = f"127.0.0.1:{port}"
+    return urlunsplit((parts.scheme, f"{netloc[0]}@{host}" if len(netloc) == 2 else host, parts.path, "", ""))
+
+
+class TcpProxy:
+    """127.0.0.1:<port> -> target. cut() drops every connection and refuses new ones until restore():
+    a network partition between one client and the broker, without touching the shared broker."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.up = True
+        self.refused = 0
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # listener closed
+            if not self.up:
+                self.refused += 1
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        with suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            for s in self.sockets:
+                with suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self.sockets.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
