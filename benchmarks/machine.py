@@ -6,10 +6,6 @@ import os
 import platform
 import subprocess
 
-import pika
-import psycopg
-import redis
-
 from tests.harness import services
 
 
@@ -25,17 +21,8 @@ def cpu_model() -> str:
 
 
 def describe() -> dict[str, str]:
-    with psycopg.connect(services.url("DATABASE_URL")) as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-    rv = redis.Redis.from_url(services.url("REDIS_URL")).info("server")["redis_version"]
-    amqp = pika.BlockingConnection(pika.URLParameters(services.url("AMQP_URL")))
-    rmq = amqp._impl.server_properties.get("version", b"?")
-    amqp.close()
     return {
         "CPU": f"{os.cpu_count()} × {cpu_model()}",
-        "Python": platform.python_version(),
-        "PostgreSQL": pg.split()[0],
-        "Redis": str(rv),
-        "RabbitMQ": rmq.decode() if isinstance(rmq, bytes) else str(rmq),
+        **services.server_versions(),
         "OS": subprocess.run(["uname", "-sr"], capture_output=True, text=True).stdout.strip(),
     }

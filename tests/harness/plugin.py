@@ -17,7 +17,7 @@ import psycopg
 import pytest
 import redis
 
-from . import services
+from . import services, stamps
 from .pages import NOT_CODE, Block, Fence, read_page
 from .runner import Outcome, normalise, run_block, verdict
 
@@ -36,6 +36,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if is_controller(config):
+        config.pluginmanager.register(Outcomes(config), "verify-outcomes")
     if config.getoption("--update-outputs") and os.environ.get("CI", "").lower() == "true":
         raise pytest.UsageError("--update-outputs rewrites pages; it is refused under CI=true")
 
@@ -61,12 +63,52 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 sentinel_key = pytest.StashKey[str]()
+outcomes_key = pytest.StashKey[dict[str, dict[str, int]]]()
+
+
+class Outcomes:
+    """Passed/failed items per file, counted on the controller (xdist workers' reports included)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        config.stash[outcomes_key] = self.counts = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        c = self.counts.setdefault(report.nodeid.split("::")[0], {"passed": 0, "failed": 0})
+        if report.failed:
+            c["failed"] += 1
+        elif report.when == "call" and report.passed:
+            c["passed"] += 1
+
+
+def write_stamps(config: pytest.Config) -> list[str]:
+    """Stamp each question page whose blocks all passed in this session, together with the proofs
+    of its test module (tests/questions/test_NN_topic.py, when it exists)."""
+    counts = config.stash.get(outcomes_key, {})
+    written = []
+    environment: dict[str, str] | None = None
+    for page in sorted((config.rootpath / "docs" / "questions").glob("*.md")):
+        mine = counts.get(page.relative_to(config.rootpath).as_posix())
+        proof_file = config.rootpath / "tests" / "questions" / f"test_{page.stem.replace('-', '_')}.py"
+        proofs = counts.get(proof_file.relative_to(config.rootpath).as_posix())
+        if not mine or mine["failed"] or (proof_file.exists() and (not proofs or proofs["failed"])):
+            continue
+        if mine["passed"] != sum(b is not None for _, b in read_page(page, config.rootpath, config.rootpath / "mkdocs.yml")):
+            continue  # not every block of the page ran in this session
+        environment = environment or services.server_versions()
+        if stamps.write(page, environment, mine["passed"], proofs["passed"] if proofs else 0, config.rootpath):
+            written.append(page.name)
+    return written
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     token = session.config.stash.get(sentinel_key, None)
     if token is None:
         return
+    tr = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI", "").lower() != "true" and not session.config.getoption("--update-outputs"):
+        written = write_stamps(session.config)
+        if written and tr:
+            tr.write_line(f"verified-against stamps renewed (commit them): {', '.join(written)}", yellow=True)
     with services.admin_connect() as conn:
         try:
             rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE.format(token)}").fetchall()
@@ -78,7 +120,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     r.delete(SENTINEL_KEY.format(token))
     if rows != [(token,)] or key != token.encode():
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        tr = session.config.pluginmanager.get_plugin("terminalreporter")
         msg = f"ISOLATION BROKEN: sentinel table rows {rows!r}, sentinel key {key!r}, expected {token!r}"
         if tr:
             tr.write_line(msg, red=True)

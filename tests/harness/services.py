@@ -110,6 +110,26 @@ def wait_amqp(timeout: float = 60.0) -> None:
             time.sleep(1)
 
 
+def server_versions() -> dict[str, str]:
+    """Versions of the three servers the run talks to, and of Python."""
+    import platform
+
+    with psycopg.connect(url("DATABASE_URL")) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    r = redis.Redis.from_url(url("REDIS_URL"))
+    redis_version = str(r.info("server")["redis_version"])
+    r.close()
+    amqp = pika.BlockingConnection(pika.URLParameters(url("AMQP_URL")))
+    rabbit = amqp._impl.server_properties.get("version", b"?")
+    amqp.close()
+    return {
+        "PostgreSQL": str(row[0]).split()[0] if row else "?",
+        "Redis": redis_version,
+        "RabbitMQ": rabbit.decode() if isinstance(rabbit, bytes) else str(rabbit),
+        "Python": platform.python_version(),
+    }
+
+
 def with_path(base: str, dbname: str, user: str | None = None) -> str:
     parts = urlsplit(base)
     netloc = parts.netloc
