@@ -92,7 +92,8 @@ def write_stamps(config: pytest.Config) -> list[str]:
         proofs = counts.get(proof_file.relative_to(config.rootpath).as_posix())
         if not mine or mine["failed"] or (proof_file.exists() and (not proofs or proofs["failed"])):
             continue
-        if mine["passed"] != sum(b is not None for _, b in read_page(page, config.rootpath, config.rootpath / "mkdocs.yml")):
+        blocks = read_page(page, config.rootpath, config.rootpath / "mkdocs.yml")
+        if mine["passed"] != sum(b is not None for _, b in blocks):
             continue  # not every block of the page ran in this session
         environment = environment or services.server_versions()
         if stamps.write(page, environment, mine["passed"], proofs["passed"] if proofs else 0, config.rootpath):
