@@ -339,3 +339,43 @@ def test_mermaid_syntax_error_is_found_in_the_browser(tmp_path: Path) -> None:
     assert report.expected == 2
     assert any(p.startswith("docs/index.md:8: ") for p in report.problems), report.problems
     assert not any(p.startswith("docs/index.md:3: ") for p in report.problems), report.problems
+
+
+def test_a_missing_service_stops_the_run_and_says_how_to_start_it(tmp_path: Path) -> None:
+    """Nothing listens on 127.0.0.1:1 (no Docker engine here to start it): the run stops at once,
+    naming the host:port and the start command, instead of skipping pages."""
+    import subprocess
+    import sys
+
+    write_project(tmp_path)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "DOCKER_HOST": "unix:///nonexistent",
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.harness.plugin",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--rootdir",
+            str(tmp_path),
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = run.stdout + run.stderr
+    assert run.returncode == 3, out
+    assert "REDIS_URL: nothing listens on 127.0.0.1:1" in out
+    assert "docker compose up -d --wait redis" in out
+    assert " passed" not in out and " skipped" not in out
