@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
+import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -165,22 +167,9 @@ def write_project(path: Path) -> None:
             (path / folder / f"{stem}{suffix}").write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str | None]]:
-    """page name -> {test name: failure text or None} from one run of the harness on every page."""
-    import subprocess
-    import sys
-
-    project = tmp_path_factory.mktemp("broken")
-    write_project(project)
-    token = secrets.token_hex(6)
-    with services.admin_connect() as conn:
-        conn.execute(f"CREATE TABLE {SENTINEL.format(token)} (token text)")
-        conn.execute(f"INSERT INTO {SENTINEL.format(token)} VALUES (%s)", [token])
-    r = redis.Redis.from_url(services.url("REDIS_URL"))
-    r.set(SENTINEL.format(token), token)
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    run = subprocess.run(
+def run_harness(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real harness on a tmp project, in a pytest subprocess (as `uv run pytest` would run it)."""
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -191,17 +180,30 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
             "no:cacheprovider",
             "-p",
             "no:xdist",
-            "-q",
-            f"--junitxml={project / 'report.xml'}",
             "--rootdir",
             str(project),
+            *args,
         ],
         cwd=project,
-        env=env,
         capture_output=True,
         text=True,
         timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env},
     )
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str | None]]:
+    """page name -> {test name: failure text or None} from one run of the harness on every page."""
+    project = tmp_path_factory.mktemp("broken")
+    write_project(project)
+    token = secrets.token_hex(6)
+    with services.admin_connect() as conn:
+        conn.execute(f"CREATE TABLE {SENTINEL.format(token)} (token text)")
+        conn.execute(f"INSERT INTO {SENTINEL.format(token)} VALUES (%s)", [token])
+    r = redis.Redis.from_url(services.url("REDIS_URL"))
+    r.set(SENTINEL.format(token), token)
+    run = run_harness(project, "-q", f"--junitxml={project / 'report.xml'}")
     assert (project / "report.xml").is_file(), run.stdout + run.stderr
     with services.admin_connect() as conn:
         rows = conn.execute(f"SELECT token FROM {SENTINEL.format(token)}").fetchall()
@@ -344,36 +346,8 @@ def test_mermaid_syntax_error_is_found_in_the_browser(tmp_path: Path) -> None:
 def test_a_missing_service_stops_the_run_and_says_how_to_start_it(tmp_path: Path) -> None:
     """Nothing listens on 127.0.0.1:1 (no Docker engine here to start it): the run stops at once,
     naming the host:port and the start command, instead of skipping pages."""
-    import subprocess
-    import sys
-
     write_project(tmp_path)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "REDIS_URL": "redis://127.0.0.1:1/0",
-        "DOCKER_HOST": "unix:///nonexistent",
-    }
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "tests.harness.plugin",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            "--rootdir",
-            str(tmp_path),
-        ],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = run_harness(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", DOCKER_HOST="unix:///nonexistent")
     out = run.stdout + run.stderr
     assert run.returncode == 3, out
     assert "REDIS_URL: nothing listens on 127.0.0.1:1" in out
