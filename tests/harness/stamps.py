@@ -110,7 +110,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, **kwargs: Any) -> st
     if not page.file.src_uri.startswith("questions/"):
         return markdown
     src = Path(page.file.abs_src_path)
-    root = Path(config["config_file_path"]).resolve().parent
+    root = Path(config["docs_dir"]).resolve().parent  # not the config's folder: tests build from a tmp config
     box = render(src, root)
     lines = markdown.split("\n")
     at = next((i + 1 for i, line in enumerate(lines) if line.startswith("# ")), 0)
