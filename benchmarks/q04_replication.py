@@ -1,6 +1,6 @@
 """Q4 figures: commit latency per synchronous_commit level, and replay lag under a write burst.
 
-Runs on throwaway primary + replica pairs (snippets/04-replication-sharding/pg_pair.py) with
+Runs on throwaway primary + replica pairs (replica_pair() of snippets/04-replication-sharding/read_write_split.py) with
 fsync = on, so a local WAL flush costs what it costs on this machine's disk.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from tests.questions.replication_sharding_helpers import snippet
+from tests.conftest import load_snippet
 
 LEVELS = [
     ("off", "nothing (WAL flushed a moment later)"),
@@ -93,10 +93,10 @@ def burst_lag(primary: str) -> dict[str, str]:
 
 
 def run(env: dict[str, str]) -> dict[str, Any]:
-    pg_pair = snippet("pg_pair")
-    with pg_pair.replica_pair(synchronous=True, settings={"fsync": "on"}) as (primary, _):
+    rws = load_snippet("04-replication-sharding/read_write_split.py")
+    with rws.replica_pair(synchronous=True, settings={"fsync": "on"}) as (primary, _):
         latency = commit_latency(primary)
-    with pg_pair.replica_pair(synchronous=False, settings={"fsync": "on"}) as (primary, _):
+    with rws.replica_pair(synchronous=False, settings={"fsync": "on"}) as (primary, _):
         figures = burst_lag(primary)
     figures["commits_per_level"] = str(COMMITS)
     return {

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.questions.replication_sharding_helpers import snippet
+from tests.conftest import load_snippet
 
 SHARDS, ROWS, SAMPLES = 4, 20_000, 300
 
@@ -24,12 +24,14 @@ def timed(fn: Callable[[], object]) -> tuple[str, str]:
 
 
 def run(env: dict[str, str]) -> dict[str, Any]:
-    sdb, sg = snippet("sharded_db"), snippet("scatter_gather")
+    sdb = load_snippet("04-replication-sharding/sharded_db.py")
+    sg = load_snippet("04-replication-sharding/scatter_gather.py")
     db = sdb.ShardedDatabase(sdb.create_shards(env["DATABASE_URL"], SHARDS))
     try:
         db.insert_many([(f"user-{i}", f"name {i}", ("US", "DE", "JP")[i % 3], 18 + i * 7 % 60) for i in range(ROWS)])
         for conn in db.shards:
             conn.execute("ANALYZE users")
+        shards = db.shards  # scatter_gather's functions take the shard connections
         count_by_country = "SELECT country, count(*) FROM users GROUP BY country"
 
         def sequential() -> object:
@@ -37,9 +39,9 @@ def run(env: dict[str, str]) -> dict[str, Any]:
 
         cases = [
             ("point lookup by key (`get`)", 1, lambda: db.get("user-4242")),
-            ("count by country, shards in parallel (`scatter`)", SHARDS, lambda: sg.scatter(db, count_by_country)),
+            ("count by country, shards in parallel (`scatter`)", SHARDS, lambda: sg.scatter(shards, count_by_country)),
             ("count by country, shards one after another", SHARDS, sequential),
-            ("10 oldest users (`oldest`, 10 rows per shard)", SHARDS, lambda: sg.oldest(db, 10)),
+            ("10 oldest users (`oldest`, 10 rows per shard)", SHARDS, lambda: sg.oldest(shards, 10)),
         ]
         rows = [[name, n, *timed(fn)] for name, n, fn in cases]
     finally:

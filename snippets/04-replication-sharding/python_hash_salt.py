@@ -1,10 +1,15 @@
 """Python's built-in hash() of a str is salted per process: a shard map built on it moves on restart."""
 
+import hashlib
 import os
 import subprocess
 import sys
 
-from routers import hash_shard  # routers.py, next to this file
+
+def stable_hash(key: str | int) -> int:
+    """The same 64-bit number for the same key in every process, on every machine."""
+    return int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big")
+
 
 PROGRAM = "print(hash('user-42') % 3, hash(42) % 3)"
 
@@ -19,7 +24,7 @@ def shard_in_new_process(hash_seed: str) -> str:
 def main() -> None:
     for seed in ["1", "2", "3", "4"]:  # each process normally picks a random seed; fixed here to be repeatable
         print(f"process with PYTHONHASHSEED={seed}: hash('user-42') % 3, hash(42) % 3 =", shard_in_new_process(seed))
-    print("stable_hash: 'user-42' ->", hash_shard("user-42", 3), "in every process")
+    print("stable_hash: 'user-42' ->", stable_hash("user-42") % 3, "in every process")
 
 
 if __name__ == "__main__":

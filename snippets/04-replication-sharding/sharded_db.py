@@ -1,15 +1,20 @@
 """The seed's ShardedDatabase in Python: N real PostgreSQL databases, insert/get routed by a stable hash."""
 
+import hashlib
 import os
 from collections import defaultdict
 
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from routers import hash_shard  # routers.py, next to this file
 
 SCHEMA = "CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, country text NOT NULL, age int NOT NULL)"
 User = tuple[str, str, str, int]
+
+
+def stable_hash(key: str | int) -> int:
+    """The same 64-bit number for the same key in every process, on every machine."""
+    return int.from_bytes(hashlib.blake2b(str(key).encode(), digest_size=8).digest(), "big")
 
 
 def shard_names(dsn: str, n: int) -> list[str]:
@@ -41,7 +46,7 @@ class ShardedDatabase:
         self.shards = [psycopg.connect(d, autocommit=True) for d in dsns]
 
     def shard_of(self, key: str) -> int:
-        return hash_shard(key, len(self.shards))
+        return stable_hash(key) % len(self.shards)
 
     def insert(self, key: str, name: str, country: str, age: int) -> None:
         self.shards[self.shard_of(key)].execute("INSERT INTO users VALUES (%s, %s, %s, %s)", [key, name, country, age])

@@ -1,28 +1,16 @@
 """Shared by tests/questions/test_04_replication_sharding.py and benchmarks/q04_*.py.
 
-The Q4 snippets import each other as siblings (``from pg_pair import replica_pair``), as a reader runs
-them from their directory, so their directory goes on sys.path and they are imported by file name.
+Each Q4 snippet is a self-contained program; tests and benchmarks import them with
+``tests.conftest.load_snippet("04-replication-sharding/<name>.py")``.
 """
 
 from __future__ import annotations
 
-import importlib
 import socket
-import sys
 import threading
 from pathlib import Path
-from types import ModuleType
 
 SNIPPETS = Path(__file__).resolve().parents[2] / "snippets" / "04-replication-sharding"
-
-
-def snippet(name: str) -> ModuleType:
-    """Import snippets/04-replication-sharding/<name>.py (its main() does not run)."""
-    if str(SNIPPETS) not in sys.path:
-        sys.path.insert(0, str(SNIPPETS))
-    module = importlib.import_module(name)
-    assert Path(module.__file__ or "").parent == SNIPPETS, f"{name} resolved to {module.__file__}"
-    return module
 
 
 def port_open(port: int) -> bool:

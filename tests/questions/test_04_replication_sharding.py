@@ -1,12 +1,15 @@
 """Proofs for docs/questions/04-replication-sharding.md (Q4: replication and sharding).
 
-Replication runs on a throwaway PostgreSQL 15 primary + streaming replica (snippets/.../pg_pair.py),
+Replication runs on a throwaway PostgreSQL 15 primary + streaming replica (replica_pair() of
+snippets/.../read_write_split.py; stale_read.py carries the same copy),
 sharding on real databases of this module's throwaway space, Redis Cluster on three real
 redis-server processes. Nothing is mocked.
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
 import itertools
 import os
 import subprocess
@@ -23,18 +26,17 @@ from psycopg import errors
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from tests.questions.replication_sharding_helpers import SNIPPETS, in_background, port_of, port_open, snippet
+from tests.conftest import load_snippet
+from tests.questions.replication_sharding_helpers import SNIPPETS, in_background, port_of, port_open
 
-pg_pair = snippet("pg_pair")
-rws = snippet("read_write_split")
-stale = snippet("stale_read")
-routers = snippet("routers")
-salt = snippet("python_hash_salt")
-sdb = snippet("sharded_db")
-sg = snippet("scatter_gather")
-reb = snippet("rebalance")
-rcl = snippet("redis_cluster")
-rcd = snippet("redis_cluster_demo")
+rws = load_snippet("04-replication-sharding/read_write_split.py")
+stale = load_snippet("04-replication-sharding/stale_read.py")
+routers = load_snippet("04-replication-sharding/routers.py")
+salt = load_snippet("04-replication-sharding/python_hash_salt.py")
+sdb = load_snippet("04-replication-sharding/sharded_db.py")
+sg = load_snippet("04-replication-sharding/scatter_gather.py")
+reb = load_snippet("04-replication-sharding/rebalance.py")
+rcl = load_snippet("04-replication-sharding/redis_cluster.py")
 
 
 # ---------------------------------------------------------------- replication
@@ -42,7 +44,7 @@ rcd = snippet("redis_cluster_demo")
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[tuple[str, str]]:
-    with pg_pair.replica_pair() as dsns:
+    with rws.replica_pair() as dsns:
         stale.create_prices(dsns[0])
         yield dsns
 
@@ -180,7 +182,7 @@ def test_postgresql_15_has_no_origin_filter_for_two_way_logical_replication(pair
 
 
 def test_async_replica_remote_apply_does_not_wait_promotion_and_removal() -> None:
-    with pg_pair.replica_pair(synchronous=False) as (primary, replica):
+    with rws.replica_pair(synchronous=False) as (primary, replica):
         with psycopg.connect(primary) as conn:
             assert conn.execute("SELECT sync_state FROM pg_stat_replication").fetchall() == [("async",)]
             conn.execute("CREATE TABLE prices (item text PRIMARY KEY, price int NOT NULL)")
@@ -253,14 +255,37 @@ def test_builtin_hash_is_salted_per_process_and_stable_hash_is_not() -> None:
     outputs = [salt.shard_in_new_process(seed).split() for seed in ("1", "2", "3", "4", "5", "6")]
     assert len({str_shard for str_shard, _ in outputs}) > 1  # hash('user-42') moves between processes
     assert {int_shard for _, int_shard in outputs} == {str(42 % 3)}  # hash(42) == 42: not salted
-    program = (f"import sys; sys.path.insert(0, {str(SNIPPETS)!r}); "
-               "from routers import stable_hash; print(stable_hash('user-42'))")
+    program = (f"import runpy; print(runpy.run_path({salt.__file__!r})['stable_hash']('user-42'))")  # main() not run
     results = {
         subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": seed},
                        capture_output=True, text=True, check=True).stdout.strip()
         for seed in ("1", "2", "random")
     }
     assert results == {str(routers.stable_hash("user-42"))}
+
+
+def test_no_program_imports_a_sibling() -> None:
+    """Every program runs alone: none imports another file of its directory (all are still there to catch it)."""
+    siblings = {p.stem for p in SNIPPETS.glob("*.py")}
+    assert {"routers", "read_write_split", "redis_cluster"} <= siblings
+    for path in SNIPPETS.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported.add((node.module or "").split(".")[0])
+        assert imported & siblings == set(), path.name
+
+
+def test_every_copy_of_the_shared_functions_is_the_same() -> None:
+    """The programs are self-contained, so some carry a copy of a function: the copies must not drift."""
+    for copy in (salt, sdb, reb):
+        assert inspect.getsource(copy.stable_hash) == inspect.getsource(routers.stable_hash)
+    for name in ("BIN", "USER"):
+        assert getattr(stale, name) == getattr(rws, name)
+    for name in ("run", "start", "replica_pair"):
+        assert inspect.getsource(getattr(stale, name)) == inspect.getsource(getattr(rws, name))
 
 
 # ---------------------------------------------------------------- sharded databases
@@ -280,7 +305,11 @@ def shards(env: dict[str, str]) -> Iterator[Any]:
 
 
 def ids_per_shard(db: Any) -> list[set[str]]:
-    return [{r[0] for r in conn.execute("SELECT id FROM users").fetchall()} for conn in db.shards]
+    return ids_on(db.shards)
+
+
+def ids_on(conns: list[psycopg.Connection[Any]]) -> list[set[str]]:
+    return [{r[0] for r in conn.execute("SELECT id FROM users").fetchall()} for conn in conns]
 
 
 def test_every_key_lives_on_exactly_its_own_shard(shards: Any) -> None:
@@ -313,14 +342,41 @@ def test_duplicate_key_is_refused_and_a_batch_is_atomic_per_shard_only(shards: A
 
 
 def test_scatter_gather_equals_the_answer_over_all_rows(shards: Any) -> None:
-    parts = sg.scatter(shards, "SELECT id, age FROM users")
+    parts = sg.scatter(shards.shards, "SELECT id, age FROM users")
     rows = [r for part in parts for r in part]
     assert len(parts) == 3 and len(rows) == len(USERS)
-    assert sg.oldest(shards, 5) == sorted(((age, i) for i, age in rows), key=lambda r: (-r[0], r[1]))[:5]
-    wrong, right = sg.average_age(shards)
+    assert sg.oldest(shards.shards, 5) == sorted(((age, i) for i, age in rows), key=lambda r: (-r[0], r[1]))[:5]
+    wrong, right = sg.average_age(shards.shards)
     assert right == round(sum(age for _, age in rows) / len(rows), 3)
     assert wrong == round(sum(sum(a for _, a in p) / len(p) for p in parts) / 3, 3)
     assert wrong != right  # shards differ in size, so the average of averages is off
+
+
+def test_scatter_gather_loads_its_own_shards_exactly_like_sharded_db(env: dict[str, str]) -> None:
+    """scatter_gather.py builds its shards itself: same databases, same routing as ShardedDatabase, rerunnable."""
+    base = env["DATABASE_URL"]
+    sg_db = f"{base.rsplit('/', 1)[1]}_sg"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{sg_db}"')
+    dsn = f"{base.rsplit('/', 1)[0]}/{sg_db}"
+    conns = sg.connect_shards(dsn, 3)
+    try:
+        names = [c.info.dbname for c in conns]
+        assert names == sdb.shard_names(dsn, 3)
+        sg.insert_many(conns, USERS)
+        per_shard = ids_on(conns)
+        assert all(sdb.stable_hash(k) % 3 == i for i, ids in enumerate(per_shard) for k in ids)  # shard_of's rule
+        assert sum(len(ids) for ids in per_shard) == len(USERS)
+    finally:
+        for c in conns:
+            c.close()
+    again = sg.connect_shards(dsn, 3)  # existing databases, emptied tables
+    try:
+        assert [c.execute("SELECT count(*) FROM users").fetchone() for c in again] == [(0,)] * 3
+    finally:
+        for c in again:
+            c.close()
+    sdb.drop_shards(dsn, 3)
 
 
 def test_create_shards_is_rerunnable_and_drop_shards_removes_them(env: dict[str, str]) -> None:
@@ -367,7 +423,7 @@ def cluster() -> Iterator[RedisCluster]:
 
 
 def test_three_masters_serve_all_16384_slots(cluster: RedisCluster) -> None:
-    ranges = sorted(rcd.slot_ranges(cluster).items())
+    ranges = sorted(rcl.slot_ranges(cluster).items())
     assert len({port for _, port in ranges}) == 3
     assert ranges[0][0][0] == 0 and ranges[-1][0][1] == 16383
     assert all(a[0][1] + 1 == b[0][0] for a, b in itertools.pairwise(ranges))
@@ -388,8 +444,8 @@ def test_wrong_master_answers_moved_and_the_cluster_client_writes_to_the_owner(
     cluster: RedisCluster, env: dict[str, str]
 ) -> None:
     key = f"{env['DEMO_PREFIX']}:{{user:1}}:profile"
-    slot, (_, owner) = cluster.cluster_keyslot(key), rcd.master_of(cluster, key)
-    others = [p for p in rcd.slot_ranges(cluster).values() if p != owner]
+    slot, (_, owner) = cluster.cluster_keyslot(key), rcl.master_of(cluster, key)
+    others = [p for p in rcl.slot_ranges(cluster).values() if p != owner]
     for port in others:
         with pytest.raises(redis.exceptions.MovedError) as moved:
             redis.Redis(port=port).set(key, "x")
@@ -403,7 +459,7 @@ def test_cross_slot_mset_is_refused_and_writes_nothing(cluster: RedisCluster, en
     prefix = env["DEMO_PREFIX"]
     a, b = f"{prefix}:{{user:3}}:cart", f"{prefix}:user:2:cart"
     assert cluster.cluster_keyslot(a) != cluster.cluster_keyslot(b)
-    owner = redis.Redis(port=rcd.master_of(cluster, a)[1])
+    owner = redis.Redis(port=rcl.master_of(cluster, a)[1])
     with pytest.raises(redis.exceptions.ClusterCrossSlotError):
         owner.mset({a: "1", b: "2"})
     assert cluster.exists(a) == 0 and cluster.exists(b) == 0
