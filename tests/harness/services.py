@@ -143,8 +143,10 @@ def admin_connect(dbname: str = "postgres") -> psycopg.Connection:
 
 
 def rabbit_names(prefix: str) -> tuple[list[str], list[str]]:
-    """Queues and exchanges whose name starts with prefix (rabbitmqctl here, HTTP API with Docker)."""
-    if shutil.which("rabbitmqctl") and host_port("AMQP_URL")[0] in ("127.0.0.1", "localhost"):
+    """Queues and exchanges whose name starts with prefix: rabbitmqctl for a local broker, else (or when
+    RABBITMQ_MANAGEMENT_URL is set, e.g. a broker in a container) the management HTTP API."""
+    local = host_port("AMQP_URL")[0] in ("127.0.0.1", "localhost")
+    if "RABBITMQ_MANAGEMENT_URL" not in os.environ and shutil.which("rabbitmqctl") and local:
         out = []
         for what in ("list_queues", "list_exchanges"):
             res = subprocess.run(
