@@ -78,10 +78,37 @@ def test_every_page_renders_offline(hosted: tuple[Path, str], dark: bool) -> Non
     assert problems == {}
 
 
-def test_diagrams_render_after_instant_navigation(hosted: tuple[Path, str]) -> None:
-    reports = site.check_site(*hosted, DOCS, via_navigation=True)
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_diagrams_render_after_instant_navigation(hosted: tuple[Path, str], dark: bool) -> None:
+    reports = site.check_site(*hosted, DOCS, dark=dark, via_navigation=True)
+    assert len(reports) == len(list(DOCS.rglob("*.md")))
     problems = {r.url: r.problems for r in reports if r.problems}
     assert problems == {}
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_phone_width_pages_do_not_overflow(hosted: tuple[Path, str], dark: bool) -> None:
+    """At 390 CSS px (a phone) code blocks, tables and diagrams scroll inside their own box: the page is
+    never wider than the window (every other check holds there too)."""
+    reports = site.check_site(*hosted, DOCS, dark=dark, width=390)
+    assert len(reports) == len(list(DOCS.rglob("*.md")))
+    assert all(r.overflow <= 0 for r in reports), {r.url: r.overflow for r in reports}
+    problems = {r.url: r.problems for r in reports if r.problems}
+    assert problems == {}
+
+
+def test_mermaid_loads_only_when_a_diagram_nears_the_viewport(hosted: tuple[Path, str]) -> None:
+    """docs/assets/javascripts/mermaid-loader.js: a page without diagrams never downloads mermaid.min.js,
+    a page with diagrams downloads it once, from the site, and only once a diagram is near the viewport."""
+    site_dir, base = hosted
+    urls = site.pages(site_dir)
+    plain = next(u for u in urls if not site.diagram_sources(site_dir, u))
+    with_diagrams = next(u for u in urls if site.diagram_sources(site_dir, u))
+    seen = site.mermaid_downloads(base, [plain, with_diagrams], height=200)
+    assert seen[plain] == {"before_scroll": [], "after_scroll": [], "rendered": 0}
+    assert seen[with_diagrams]["before_scroll"] == []  # the first diagram is below a 200 px window
+    assert seen[with_diagrams]["after_scroll"] == [base + "assets/javascripts/mermaid.min.js"]
+    assert seen[with_diagrams]["rendered"] == len(site.diagram_sources(site_dir, with_diagrams))
 
 
 def test_mermaid_is_self_hosted_and_pinned(built: Path) -> None:

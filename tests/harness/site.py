@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import html
 import json
 import os
@@ -15,9 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
 from .pages import mermaid_fences
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ConsoleMessage, Error, Request
 
 CHROME_PATH = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CHROME_ARGS = [
@@ -67,10 +72,45 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
+COMPRESSIBLE = (".html", ".js", ".css", ".json", ".svg", ".xml", ".txt")
+
+
+class GzipHandler(QuietHandler):
+    """Like a static host (GitHub Pages): text files gzip-compressed when the client accepts it, so a
+    Lighthouse run sees the transfer sizes readers get."""
+
+    cache: ClassVar[dict[str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        url_path = self.path.split("?", 1)[0].split("#", 1)[0]
+        path = Path(self.translate_path(self.path))
+        if path.is_dir() and url_path.endswith("/"):
+            path = path / "index.html"
+        if (
+            "gzip" not in self.headers.get("Accept-Encoding", "")
+            or not path.is_file()
+            or path.suffix not in COMPRESSIBLE
+        ):
+            super().do_GET()  # also a directory without its trailing slash: the usual redirect
+            return
+        key = f"{path}:{path.stat().st_mtime_ns}"  # a rebuilt file is compressed again
+        body = self.cache.get(key)
+        if body is None:
+            body = self.cache[key] = gzip.compress(path.read_bytes(), 6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "max-age=600")
+        self.end_headers()
+        self.wfile.write(body)
+
+
 @contextmanager
-def serve(root: Path) -> Iterator[str]:
-    """Serve root on a free 127.0.0.1 port; yields the base URL."""
-    handler = functools.partial(QuietHandler, directory=str(root))
+def serve(root: Path, compress: bool = False) -> Iterator[str]:
+    """Serve root on a free 127.0.0.1 port (gzip-compressed like a real host if compress); yields the
+    base URL."""
+    handler = functools.partial(GzipHandler if compress else QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -82,7 +122,9 @@ def serve(root: Path) -> Iterator[str]:
 
 
 @contextmanager
-def hosted(config_file: Path, workdir: Path) -> Iterator[tuple[Path, str, subprocess.CompletedProcess[str]]]:
+def hosted(
+    config_file: Path, workdir: Path, compress: bool = False
+) -> Iterator[tuple[Path, str, subprocess.CompletedProcess[str]]]:
     """Build the site for the URL it is served at, under the path of the real site_url, as if it
     were hosted there. Material's instant navigation only follows links whose origin (port
     included) and path match the sitemap, so the site must know the URL it is served from."""
@@ -92,7 +134,7 @@ def hosted(config_file: Path, workdir: Path) -> Iterator[tuple[Path, str, subpro
     root = workdir / "www"
     site_dir = root.joinpath(*[p for p in path.split("/") if p])
     site_dir.parent.mkdir(parents=True, exist_ok=True)
-    with serve(root) as origin:
+    with serve(root, compress) as origin:
         base = origin.rstrip("/") + path
         yield site_dir, base, build(config_file, site_dir, site_url=base)
 
@@ -132,6 +174,7 @@ class PageReport:
     failed_requests: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
+    overflow: int = 0  # CSS pixels the page is wider than the window (0: nothing sticks out)
 
     @property
     def problems(self) -> list[str]:
@@ -142,6 +185,8 @@ class PageReport:
         p += [f"failed request {r}" for r in self.failed_requests]
         p += [f"request leaving 127.0.0.1: {r}" for r in self.foreign_requests]
         p += [f"console error: {e}" for e in self.console_errors]
+        if self.overflow > 0:
+            p.append(f"the page is {self.overflow}px wider than the window: something does not scroll in its box")
         return p
 
 
@@ -153,8 +198,16 @@ COUNT_DIAGRAMS = """() => ({
 })"""
 
 
+# Diagrams load lazily (docs/assets/javascripts/mermaid-loader.js): bring the next one into view.
+SCROLL_TO_PENDING = """() => {
+  const pre = document.querySelector('pre.mermaid');
+  if (pre) pre.scrollIntoView({block: 'center'});
+}"""
+
+
 PARSE_DIAGRAMS = """async (sources) => {
   const out = [];
+  if (typeof mermaid === "undefined" || mermaid.lazy) return sources.map(() => "mermaid.min.js was never loaded");
   for (const s of sources) {
     try { await mermaid.parse(s); out.push(null); } catch (e) { out.push(String((e && e.message) || e)); }
   }
@@ -162,60 +215,149 @@ PARSE_DIAGRAMS = """async (sources) => {
 }"""
 
 
+# Horizontal overflow of the page itself (a code block or table wider than the screen must scroll inside
+# its own box, not widen the page).
+OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+
+
 def check_site(
-    site_dir: Path, base: str, docs_dir: Path, dark: bool = False, via_navigation: bool = False
+    site_dir: Path,
+    base: str,
+    docs_dir: Path,
+    dark: bool = False,
+    via_navigation: bool = False,
+    width: int = 1280,
 ) -> list[PageReport]:
-    """Load every page (directly, or by instant navigation from the home page) and report."""
+    """Load every page (directly, or by instant navigation from the last page) in a window `width`
+    CSS pixels wide, bring every diagram into view, and report."""
     from playwright.sync_api import sync_playwright
 
     reports = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
-        context = browser.new_context(color_scheme="dark" if dark else "light")
+        context = browser.new_context(
+            color_scheme="dark" if dark else "light", viewport={"width": width, "height": 844 if width < 600 else 800}
+        )
         page = context.new_page()
         current: PageReport | None = None
+        in_flight: set[Request] = set()
 
-        def on_request(req: object) -> None:
-            u = req.url  # type: ignore[attr-defined]
+        def on_request(req: Request) -> None:
+            in_flight.add(req)
+            u = req.url
             host = urlsplit(u).hostname
             if current and u.startswith(("http:", "https:", "ws:", "wss:")) and host != "127.0.0.1":
                 current.foreign_requests.append(u)
 
+        def on_failed(req: Request) -> None:
+            in_flight.discard(req)
+            if current:
+                current.failed_requests.append(f"{req.url} ({req.failure})")
+
+        def on_console(m: ConsoleMessage) -> None:
+            if current and m.type == "error":
+                current.console_errors.append(m.text)
+
+        def on_pageerror(e: Error) -> None:
+            if current:
+                current.console_errors.append(str(e))
+
         page.on("request", on_request)
-        page.on("requestfailed", lambda r: current and current.failed_requests.append(f"{r.url} ({r.failure})"))
-        page.on("console", lambda m: current and m.type == "error" and current.console_errors.append(m.text))
-        page.on("pageerror", lambda e: current and current.console_errors.append(str(e)))
+        page.on("requestfinished", lambda req: in_flight.discard(req))
+        page.on("requestfailed", on_failed)
+        page.on("console", on_console)
+        page.on("pageerror", on_pageerror)
+
+        def settle() -> None:
+            """Every request the page started has finished (e.g. the favicon): leaving the page earlier
+            would abort it and count as a failed request of the next one."""
+            for _ in range(100):
+                if not in_flight:
+                    return
+                page.wait_for_timeout(50)
+            if current:
+                current.failed_requests += [f"{r.url} (never finished)" for r in in_flight]
+
         urls = pages(site_dir)
         if via_navigation:  # start on the last page, so that every page is reached by navigation
             page.goto(base + urls[-1], wait_until="networkidle")
             page.evaluate("() => { window.__sameDocument = true; }")
+            settle()
         for url in urls:
             sources = diagram_sources(site_dir, url)
             current = PageReport(url, len(sources))
             if via_navigation:
                 # Material's instant navigation: a click on an internal link replaces the page in place
                 page.evaluate(
-                    "(u) => { const a = document.createElement('a'); a.href = u;"
+                    "(u) => { document.querySelector('article').dataset.leaving = '1';"
+                    " const a = document.createElement('a'); a.href = u;"
                     " document.body.appendChild(a); a.click(); }",
                     base + url,
                 )
                 page.wait_for_url(base + url)
+                # the URL changes before the new content is in: wait for the old article to be gone
+                page.wait_for_function("() => !document.querySelector('article[data-leaving]')")
                 page.wait_for_load_state("networkidle")
                 if not page.evaluate("() => window.__sameDocument === true"):
                     current.console_errors.append("navigation reloaded the page: instant navigation is off")
             else:
                 page.goto(base + url, wait_until="networkidle")
             counts = {"rendered": 0, "pending": 0, "errors": 0}
-            for _ in range(100):  # mermaid renders asynchronously
+            for _ in range(150):  # mermaid renders asynchronously, and only near the viewport
                 counts = page.evaluate(COUNT_DIAGRAMS)
                 if counts["pending"] == 0:
                     break
+                page.evaluate(SCROLL_TO_PENDING)
                 page.wait_for_timeout(100)
             current.rendered, current.syntax_errors = counts["rendered"], counts["errors"]
             if sources:
                 for i, err in enumerate(page.evaluate(PARSE_DIAGRAMS, sources)):
                     if err:
                         current.diagram_errors.append(f"{source_line(docs_dir, url, i)}: {err.splitlines()[0]}")
+            current.overflow = page.evaluate(OVERFLOW)
+            settle()
             reports.append(current)
+            if not via_navigation:
+                # Leave the settled page for a blank one before loading the next: Chromium fetches the
+                # favicon after everything else, and loading the next page would abort that fetch.
+                current = None
+                page.goto("about:blank")
+                page.wait_for_timeout(100)
         browser.close()
     return reports
+
+
+def mermaid_downloads(base: str, urls: list[str], height: int) -> dict[str, dict[str, object]]:
+    """For each page, loaded fresh in a window `height` px tall: the mermaid library URLs requested once
+    the page has loaded and settled, then after scrolling every diagram into view, and how many
+    diagrams were rendered in the end."""
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, dict[str, object]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
+        for url in urls:
+            context = browser.new_context(viewport={"width": 1280, "height": height})
+            page = context.new_page()
+            requested: list[str] = []
+
+            def on_request(req: Request, requested: list[str] = requested) -> None:
+                if re.search(r"mermaid(@[^/]*)?(/dist)?/mermaid(\.min)?\.js|mermaid\.min\.js", req.url):
+                    requested.append(req.url)
+
+            page.on("request", on_request)
+            page.goto(base + url, wait_until="networkidle")
+            page.wait_for_timeout(1000)
+            before = list(requested)
+            counts = page.evaluate(COUNT_DIAGRAMS)
+            for _ in range(150):
+                counts = page.evaluate(COUNT_DIAGRAMS)
+                if counts["pending"] == 0:
+                    break
+                page.evaluate(SCROLL_TO_PENDING)
+                page.wait_for_timeout(100)
+            page.wait_for_load_state("networkidle")
+            out[url] = {"before_scroll": before, "after_scroll": list(requested), "rendered": counts["rendered"]}
+            context.close()
+        browser.close()
+    return out
