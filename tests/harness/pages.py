@@ -15,13 +15,14 @@ from pathlib import Path
 import markdown
 from pytest_codeblocks import extract_from_file
 
+from .stamps import INCLUDE
+
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
 NOT_CODE = {"mermaid", "text", "output", "console", "yaml", "toml", "ini", "json", "http"}
 MARK = re.compile(r"pytest\.mark\.(\w+)(?:\((.*)\))?$")
 KNOWN_MARKS = {"raises", "sqlstate", "timeout"}
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
 
 
 class PageError(Exception):

@@ -6,7 +6,6 @@ spread over xdist workers a page at a time (``--dist loadfile``), blocks of a pa
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import tempfile
@@ -38,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if is_controller(config):
         config.pluginmanager.register(Outcomes(config), "verify-outcomes")
-    if config.getoption("--update-outputs") and os.environ.get("CI", "").lower() == "true":
+    if config.getoption("--update-outputs") and stamps.under_ci():
         raise pytest.UsageError("--update-outputs rewrites pages; it is refused under CI=true")
 
 
@@ -106,10 +105,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if token is None:
         return
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    if os.environ.get("CI", "").lower() != "true" and not session.config.getoption("--update-outputs"):
-        written = write_stamps(session.config)
-        if written and tr:
-            tr.write_line(f"verified-against stamps renewed (commit them): {', '.join(written)}", yellow=True)
     with services.admin_connect() as conn:
         try:
             rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE.format(token)}").fetchall()
@@ -124,6 +119,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         msg = f"ISOLATION BROKEN: sentinel table rows {rows!r}, sentinel key {key!r}, expected {token!r}"
         if tr:
             tr.write_line(msg, red=True)
+        return  # no stamp from a run that touched what it must not
+    if not stamps.under_ci() and not session.config.getoption("--update-outputs"):
+        written = write_stamps(session.config)
+        if written and tr:
+            tr.write_line(f"verified-against stamps renewed (commit them): {', '.join(written)}", yellow=True)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -24,6 +24,10 @@ INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$', re.
 IMPORT = re.compile(r"^(?:from|import)\s+([A-Za-z_][\w]*)", re.M)
 
 
+def under_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
 def page_inputs(page: Path, root: Path = ROOT) -> list[Path]:
     """The page and every file it includes (a section include counts as its whole file)."""
     files = {page.resolve()}
@@ -68,7 +72,7 @@ def libraries(page: Path, root: Path = ROOT) -> dict[str, str]:
 
 def write(page: Path, environment: dict[str, str], blocks: int, proofs: int, root: Path = ROOT) -> bool:
     """Write the page's stamp if its content or environment changed; refused under CI=true."""
-    if os.environ.get("CI", "").lower() == "true":
+    if under_ci():
         raise RuntimeError("stamps are never written under CI=true: a stale stamp must fail, not be renewed")
     new = {
         "page": page.resolve().relative_to(root).as_posix(),
