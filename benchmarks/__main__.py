@@ -4,27 +4,27 @@
     uv run python -m benchmarks q02_bank        # one of them
 
 Each module ``benchmarks/<name>.py`` has ``run(env) -> {"figures": {...}, "tables": {...}}``;
-``env`` holds DATABASE_URL/REDIS_URL/AMQP_URL/DEMO_PREFIX of a throwaway space (tests/harness).
+``env`` holds DATABASE_URL/REDIS_URL/AMQP_URL/DEMO_PREFIX of a throwaway space (verify/spaces.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.machine import describe
-from tests.harness import services
+from verify import spaces
+from verify.helpers import environment
 
 HERE = Path(__file__).resolve().parent
 
 
 def main(argv: list[str]) -> int:
     names = argv or sorted(p.stem for p in HERE.glob("q[0-9][0-9]_*.py"))
-    problem = services.ensure_services(str(HERE.parent / "docker-compose.yml"))
+    problem = spaces.ensure_services(str(HERE.parent / "docker-compose.yml"))
     if problem:
         print(problem, file=sys.stderr)
         return 3
@@ -32,14 +32,9 @@ def main(argv: list[str]) -> int:
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name}", flush=True)
-        with services.space(f"bench_{name}") as space:
-            saved = dict(os.environ)
-            os.environ.update(space.env)  # snippets and the workers they start read the space too
-            try:
-                measured = module.run(space.env)
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
+        # snippets and the workers they start read the space from os.environ too
+        with spaces.space(f"bench_{name}") as space, environment(space.env):
+            measured = module.run(space.env)
         result = {
             "name": name,
             "script": f"benchmarks/{name}.py",

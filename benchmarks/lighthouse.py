@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.harness import site
+from verify import browser
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"
@@ -37,7 +37,7 @@ METRICS = ["first-contentful-paint", "largest-contentful-paint", "total-blocking
 
 
 def lighthouse_once(url: str, form: str, out: Path) -> dict[str, Any]:
-    flags = " ".join(["--headless=new", *site.CHROME_ARGS])
+    flags = " ".join(["--headless=new", *browser.CHROME_ARGS])
     cmd = [
         "node",
         str(LIGHTHOUSE),
@@ -51,7 +51,7 @@ def lighthouse_once(url: str, form: str, out: Path) -> dict[str, Any]:
     ]
     if form == "desktop":
         cmd.append("--preset=desktop")
-    env = {**os.environ, "CHROME_PATH": site.CHROME_PATH}
+    env = {**os.environ, "CHROME_PATH": browser.CHROME_PATH}
     subprocess.run(cmd, check=True, env=env, timeout=300, capture_output=True)
     report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return report
@@ -123,14 +123,14 @@ def main(argv: list[str]) -> int:
     misses: list[str] = []
     with (
         tempfile.TemporaryDirectory(prefix="lighthouse-") as tmp,
-        site.hosted(args.config, Path(tmp), compress=True) as (site_dir, base, build),
+        browser.hosted(args.config, Path(tmp), compress=True) as (site_dir, base, build),
     ):
         if build.returncode != 0:
             print(build.stdout + build.stderr, file=sys.stderr)
             return 2
-        urls = [u for u in site.pages(site_dir) if not args.page or any(s in u for s in args.page)]
+        urls = [u for u in browser.pages(site_dir) if not args.page or any(s in u for s in args.page)]
         version = json.loads((ROOT / "node_modules/lighthouse/package.json").read_text(encoding="utf-8"))["version"]
-        chromium = subprocess.run([site.CHROME_PATH, "--version"], capture_output=True, text=True).stdout.strip()
+        chromium = subprocess.run([browser.CHROME_PATH, "--version"], capture_output=True, text=True).stdout.strip()
         machine = {
             "CPU": f"{os.cpu_count()} × {platform.processor() or platform.machine()}",
             "Lighthouse": version,

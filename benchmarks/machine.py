@@ -6,7 +6,7 @@ import os
 import platform
 import subprocess
 
-from tests.harness import services
+from verify import spaces
 
 
 def cpu_model() -> str:
@@ -23,6 +23,6 @@ def cpu_model() -> str:
 def describe() -> dict[str, str]:
     return {
         "CPU": f"{os.cpu_count()} × {cpu_model()}",
-        **services.server_versions(),
+        **spaces.server_versions({"PostgreSQL", "Redis", "RabbitMQ"}),
         "OS": subprocess.run(["uname", "-sr"], capture_output=True, text=True).stdout.strip(),
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.conftest import load_snippet
 from tests.questions import bank
+from verify.helpers import load_snippet
 
 WORKERS, TRANSFERS, UNORDERED_TRANSFERS = 8, 1000, 25
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from tests.questions.mq_helpers import environment, import_snippets, wait_until
+from verify.helpers import environment, eventually, load_snippet
 
 SEQUENTIAL = 100
 BURST = 500
@@ -43,14 +43,15 @@ def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
 
 def wait_for(conn: psycopg.Connection[Any], uid: int) -> float:
     """The moment (epoch seconds) the worker recorded uid's email, once it has."""
-    wait_until(lambda: sent(conn, uid) is not None, f"the email of user {uid}")
+    eventually(lambda: sent(conn, uid) is not None, f"the email of user {uid}")
     at = sent(conn, uid)
     assert at is not None
     return at
 
 
 def measure(env: dict[str, str]) -> dict[str, Any]:
-    jobs, demo = import_snippets("jobs", "jobs_demo")
+    jobs = load_snippet("03-message-queues/jobs.py")
+    demo = load_snippet("03-message-queues/jobs_demo.py")
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute(jobs.SCHEMA)
         worker = demo.start_worker()
@@ -78,7 +79,7 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
             def drained() -> bool:
                 return bool(one(conn, "SELECT count(*) FROM emails_sent WHERE user_id = ANY(%s)", ids) == BURST)
 
-            wait_until(drained, "burst drained", 120)
+            eventually(drained, "burst drained", 120)
             burst_s = one(conn, "SELECT extract(epoch FROM max(sent_at) - min(sent_at)) FROM emails_sent"
                           " WHERE user_id = ANY(%s)", ids)
         finally:

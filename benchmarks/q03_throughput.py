@@ -17,7 +17,7 @@ from typing import Any
 import aio_pika
 import pika
 
-from tests.questions.mq_helpers import depth, environment, import_snippets, wait_until
+from verify.helpers import depth, environment, eventually, load_snippet
 
 N = 2000
 REPEAT = 3  # each mode runs 3 times; the table shows the medians
@@ -88,7 +88,8 @@ def run(env: dict[str, str]) -> dict[str, Any]:
 
 
 def measure(env: dict[str, str]) -> dict[str, Any]:
-    reliable, poison = import_snippets("reliable", "poison_requeue")
+    reliable = load_snippet("03-message-queues/reliable.py")
+    poison = load_snippet("03-message-queues/poison_requeue.py")
     url, prefix = env["AMQP_URL"], env["DEMO_PREFIX"]
     rows, figures, pub_rate = [], {}, {}
     modes: list[tuple[str, str, Callable[[str], tuple[float, float]]]] = [
@@ -102,7 +103,7 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
         for r in range(REPEAT):
             queue = f"{prefix}.bench-{key}-{r}"
             start, pub = publish(queue)
-            wait_until(lambda q=queue: depth(env, q) == N, "all messages queued", 120)  # type: ignore[misc]
+            eventually(lambda q=queue: depth(env, q) == N, "all messages queued", 120)  # type: ignore[misc]
             queued = time.perf_counter() - start  # until the broker held every message
             runs.append((pub, queued, consume_all(reliable, url, queue)))
         pub, queued, con = (statistics.median(x) for x in zip(*runs, strict=True))

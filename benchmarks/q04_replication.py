@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 LEVELS = [
     ("off", "nothing (WAL flushed a moment later)"),

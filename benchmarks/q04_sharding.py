@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 SHARDS, ROWS, SAMPLES = 4, 20_000, 300
 

@@ -22,7 +22,7 @@ import redis
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 N = 10_000  # requests per redis-benchmark one-client run
 USERS = 1000

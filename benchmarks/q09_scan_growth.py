@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 SIZES = (10_000, 100_000, 1_000_000)
 ROUNDS = {10_000: 400, 100_000: 200, 1_000_000: 41}  # about 5 s of sequential scans per size

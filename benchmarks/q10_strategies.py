@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 SIZES = (10, 100, 1000)
 ROUNDS = {10: 301, 100: 61, 1000: 21}

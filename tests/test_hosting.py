@@ -4,7 +4,7 @@
 The workflows cannot run here, so they are checked three ways: actionlint (from PyPI; it also runs
 shellcheck on the `run:` scripts when shellcheck is on PATH) must pass on them and must fail on a
 broken copy, so the linter is known to be live; the test workflow must run the README's test command
-against service containers that match docker-compose.yml and the harness defaults; and it must install
+against service containers that match docker-compose.yml and the engine defaults; and it must install
 the server packages of every throwaway server a page or proof starts.
 """
 
@@ -29,8 +29,8 @@ import pytest
 import yaml
 from mkdocs.config import load_config
 
-from tests.harness import services, site
 from tests.test_project import TEST, console_commands
+from verify import browser, spaces
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -132,26 +132,26 @@ def _health_options(options: str) -> dict[str, str]:
 def test_service_containers_match_compose_and_the_harness_defaults() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
     ci = workflow("tests.yml")["jobs"]["test"]["services"]
-    assert sorted(ci) == sorted(compose) == sorted(services.COMPOSE_SERVICE.values())
-    for name, service in services.COMPOSE_SERVICE.items():
+    assert sorted(ci) == sorted(compose) == sorted(spaces.COMPOSE_SERVICE.values())
+    for name, service in spaces.COMPOSE_SERVICE.items():
         want, got = compose[service], ci[service]
         assert got["image"] == want["image"], service
         assert got.get("env", {}) == want.get("environment", {}), service
         assert _container_ports(got["ports"]) == _container_ports(want["ports"]), service
-        port = urlsplit(services.DEFAULTS[name]).port
-        assert (port, port) in _container_ports(got["ports"]), (service, "the harness default port")
+        port = urlsplit(spaces.DEFAULTS[name]).port
+        assert (port, port) in _container_ports(got["ports"]), (service, "the engine default port")
         health, test = _health_options(got["options"]), want["healthcheck"]["test"]
         assert test[0] == "CMD" and health["cmd"] == shlex.join(test[1:]), service
         for key in ("interval", "timeout", "retries"):
             assert health[key] == str(want["healthcheck"][key]), (service, key)
-    # credentials: what the harness logs in with is what the containers are created with
-    amqp, db = urlsplit(services.DEFAULTS["AMQP_URL"]), urlsplit(services.DEFAULTS["DATABASE_URL"])
+    # credentials: what the engine logs in with is what the containers are created with
+    amqp, db = urlsplit(spaces.DEFAULTS["AMQP_URL"]), urlsplit(spaces.DEFAULTS["DATABASE_URL"])
     rabbit_env, pg_env = ci["rabbitmq"]["env"], ci["postgres"]["env"]
     assert (amqp.username, amqp.password) == (rabbit_env["RABBITMQ_DEFAULT_USER"], rabbit_env["RABBITMQ_DEFAULT_PASS"])
     assert (db.username, db.password) == (pg_env["POSTGRES_USER"], None)
     assert pg_env["POSTGRES_HOST_AUTH_METHOD"] == "trust"
-    # the management API the harness lists a page's queues through, on its default port and login
-    mgmt = urlsplit(services.MANAGEMENT_URL)
+    # the management API the engine lists a page's queues through, on its default port and login
+    mgmt = urlsplit(spaces.MANAGEMENT_URL)
     assert (mgmt.port, mgmt.port) in _container_ports(ci["rabbitmq"]["ports"])
     assert (mgmt.username, mgmt.password) == (amqp.username, amqp.password)
     assert ci["rabbitmq"]["image"].endswith("-management")
@@ -192,7 +192,7 @@ def test_the_test_workflow_installs_every_throwaway_server_package() -> None:
     # PostgreSQL from the PGDG repository, psql of that version first on PATH
     assert "apt.postgresql.org.sh" in script
     assert "/usr/lib/postgresql/15/bin" in script and "GITHUB_PATH" in script
-    # a local rabbitmqctl would make the harness ask the (absent) local node instead of the API
+    # a local rabbitmqctl would make the engine ask the (absent) local node instead of the API
     assert "dpkg-divert" in script and "/usr/sbin/rabbitmqctl" in script
 
 
@@ -224,7 +224,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     path = urlsplit(load_config(str(CONFIG))["site_url"]).path
     www = tmp_path_factory.mktemp("published") / "www"
     site_dir = www.joinpath(*[p for p in path.split("/") if p])
-    result = site.build(CONFIG, site_dir)
+    result = browser.build(CONFIG, site_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     yield www, site_dir, path
 
@@ -262,7 +262,7 @@ def test_every_page_has_the_favicon(published: tuple[Path, Path, str]) -> None:
         assert target == path + "assets/images/favicon.svg", page
 
 
-class PagesHandler(site.QuietHandler):
+class PagesHandler(browser.QuietHandler):
     """Like GitHub Pages: a path with nothing behind it answers 404 with the site's 404.html."""
 
     def __init__(self, *args: Any, not_found: Path, **kwargs: Any) -> None:
@@ -307,8 +307,8 @@ def test_the_404_page_works_at_any_depth_offline(pages_host: tuple[str, Path], d
     failed: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=site.CHROME_PATH, args=site.CHROME_ARGS)
-        page = browser.new_context(color_scheme="dark" if dark else "light").new_page()
+        chromium = p.chromium.launch(executable_path=browser.CHROME_PATH, args=browser.CHROME_ARGS)
+        page = chromium.new_context(color_scheme="dark" if dark else "light").new_page()
         page.on("response", lambda r: responses.__setitem__(r.url, r.status))
         page.on("requestfailed", lambda r: failed.append(f"{r.url} ({r.failure})"))
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -323,7 +323,7 @@ def test_the_404_page_works_at_any_depth_offline(pages_host: tuple[str, Path], d
         page.locator(".md-header__button.md-logo").click()  # back home, by instant navigation or not
         page.wait_for_url(base)
         home_title = page.title()
-        browser.close()
+        chromium.close()
     assert scheme == ("slate" if dark else "default")
     assert header_bg not in ("rgba(0, 0, 0, 0)", "transparent"), "Material's stylesheet applied"
     assert assets and all(s == 200 for s in assets.values()), assets

@@ -1,4 +1,4 @@
-"""Project-level checks: the commands agree everywhere, compose matches the harness, no orphan
+"""Project-level checks: the commands agree everywhere, compose matches the engine, no orphan
 snippets, snippets are lint- and type-clean, every figure a page quotes exists."""
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks import figures
-from tests.harness import services
-from tests.harness.pages import RUN, read_page
+from verify import figures, spaces
+from verify.page import read_page
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVE, TEST = "uv run mkdocs serve", "uv run pytest"
@@ -32,9 +31,9 @@ def test_readme_run_page_and_ci_agree_on_the_two_commands() -> None:
     assert ci_lines[-1] == TEST, "the last thing .ci/run does is the README's test command"
 
 
-def test_compose_matches_the_harness_defaults() -> None:
+def test_compose_matches_the_engine_defaults() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
-    for name, service in services.COMPOSE_SERVICE.items():
+    for name, service in spaces.COMPOSE_SERVICE.items():
         host, port = _default_host_port(name)
         published = compose[service]["ports"]
         assert f"{host}:{port}:{port}" in published, (service, published)
@@ -44,14 +43,14 @@ def test_compose_matches_the_harness_defaults() -> None:
     assert pg["POSTGRES_USER"] == "postgres" and pg["POSTGRES_HOST_AUTH_METHOD"] == "trust"
     rmq = compose["rabbitmq"]["environment"]
     assert (rmq["RABBITMQ_DEFAULT_USER"], rmq["RABBITMQ_DEFAULT_PASS"]) == ("guest", "guest")
-    assert services.DEFAULTS["AMQP_URL"].startswith("amqp://guest:guest@")
-    assert services.DEFAULTS["DATABASE_URL"].startswith("postgresql://postgres@")
+    assert spaces.DEFAULTS["AMQP_URL"].startswith("amqp://guest:guest@")
+    assert spaces.DEFAULTS["DATABASE_URL"].startswith("postgresql://postgres@")
 
 
 def _default_host_port(name: str) -> tuple[str, int]:
     from urllib.parse import urlsplit
 
-    parts = urlsplit(services.DEFAULTS[name])
+    parts = urlsplit(spaces.DEFAULTS[name])
     assert parts.hostname and parts.port
     return parts.hostname, parts.port
 
@@ -62,11 +61,10 @@ def test_every_snippet_is_shown_and_run_by_a_page() -> None:
     shown: set[Path] = set()
     run: set[Path] = set()
     for page in sorted((ROOT / "docs").rglob("*.md")):
-        for _, block in read_page(page, ROOT, ROOT / "mkdocs.yml"):
-            if block is not None:
-                shown.update(f.resolve() for f in block.files)
-                if block.lang in RUN:
-                    run.update(f.resolve() for f in block.files)
+        for block in read_page(page, ROOT, ROOT / "mkdocs.yml").blocks:
+            shown.update(block.files)
+            if block.runs:
+                run.update(block.files)
     proofs = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "questions").glob("*.py"))
     snippets = {p.resolve() for p in (ROOT / "snippets").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
     not_shown = sorted(str(p.relative_to(ROOT)) for p in snippets - shown)
@@ -88,11 +86,18 @@ def test_every_figure_a_page_quotes_exists() -> None:
 
 def test_ruff_is_clean() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "snippets", "tests", "benchmarks"],
+        [sys.executable, "-m", "ruff", "check", "snippets", "tests", "benchmarks", "verify", "conftest.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_engine_tests_and_benchmarks_are_typed() -> None:
+    """mypy --strict over everything that is not a snippet too."""
+    cmd = [sys.executable, "-m", "mypy", "verify", "tests", "benchmarks", "conftest.py"]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import site
-from tests.harness.pages import mermaid_fences
+from verify import browser
+from verify.page import mermaid_fences
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))
@@ -23,10 +23,10 @@ MERMAID_VERSION = "11.17.2"  # docs/assets/javascripts/mermaid.min.js, from npm 
 @pytest.fixture(scope="module")
 def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     """The strict build, served on 127.0.0.1 at the URL it was built for."""
-    with site.hosted(CONFIG, tmp_path_factory.mktemp("hosted")) as (site_dir, base, result):
+    with browser.hosted(CONFIG, tmp_path_factory.mktemp("hosted")) as (site_dir, base, result):
         assert result.returncode == 0, result.stdout + result.stderr
         # log lines at WARNING level. ("INFO - MERMAID2 - WARNING: Using extra_javascript is now
-        # DEPRECATED" is the documented offline set-up, see ../shared/DESIGN.md, and stays.)
+        # DEPRECATED" is the documented offline set-up: mermaid2 then injects no CDN script, and stays.)
         warnings = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("WARNING")]
         assert warnings == []
         yield site_dir, base
@@ -71,7 +71,7 @@ def test_site_builds_with_no_services(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_every_page_renders_offline(hosted: tuple[Path, str], dark: bool) -> None:
-    reports = site.check_site(*hosted, DOCS, dark=dark)
+    reports = browser.check_site(*hosted, DOCS, dark=dark)
     assert len(reports) == len(list(DOCS.rglob("*.md")))
     assert sum(r.expected for r in reports) > 0
     problems = {r.url: r.problems for r in reports if r.problems}
@@ -80,7 +80,7 @@ def test_every_page_renders_offline(hosted: tuple[Path, str], dark: bool) -> Non
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_diagrams_render_after_instant_navigation(hosted: tuple[Path, str], dark: bool) -> None:
-    reports = site.check_site(*hosted, DOCS, dark=dark, via_navigation=True)
+    reports = browser.check_site(*hosted, DOCS, dark=dark, via_navigation=True)
     assert len(reports) == len(list(DOCS.rglob("*.md")))
     problems = {r.url: r.problems for r in reports if r.problems}
     assert problems == {}
@@ -90,7 +90,7 @@ def test_diagrams_render_after_instant_navigation(hosted: tuple[Path, str], dark
 def test_phone_width_pages_do_not_overflow(hosted: tuple[Path, str], dark: bool) -> None:
     """At 390 CSS px (a phone) code blocks, tables and diagrams scroll inside their own box: the page is
     never wider than the window (every other check holds there too)."""
-    reports = site.check_site(*hosted, DOCS, dark=dark, width=390)
+    reports = browser.check_site(*hosted, DOCS, dark=dark, width=390)
     assert len(reports) == len(list(DOCS.rglob("*.md")))
     assert all(r.overflow <= 0 for r in reports), {r.url: r.overflow for r in reports}
     problems = {r.url: r.problems for r in reports if r.problems}
@@ -101,14 +101,14 @@ def test_mermaid_loads_only_when_a_diagram_nears_the_viewport(hosted: tuple[Path
     """docs/assets/javascripts/mermaid-loader.js: a page without diagrams never downloads mermaid.min.js,
     a page with diagrams downloads it once, from the site, and only once a diagram is near the viewport."""
     site_dir, base = hosted
-    urls = site.pages(site_dir)
-    plain = next(u for u in urls if not site.diagram_sources(site_dir, u))
-    with_diagrams = next(u for u in urls if site.diagram_sources(site_dir, u))
-    seen = site.mermaid_downloads(base, [plain, with_diagrams], height=200)
+    urls = browser.pages(site_dir)
+    plain = next(u for u in urls if not browser.diagram_sources(site_dir, u))
+    with_diagrams = next(u for u in urls if browser.diagram_sources(site_dir, u))
+    seen = browser.mermaid_downloads(base, [plain, with_diagrams], height=200)
     assert seen[plain] == {"before_scroll": [], "after_scroll": [], "rendered": 0}
     assert seen[with_diagrams]["before_scroll"] == []  # the first diagram is below a 200 px window
     assert seen[with_diagrams]["after_scroll"] == [base + "assets/javascripts/mermaid.min.js"]
-    assert seen[with_diagrams]["rendered"] == len(site.diagram_sources(site_dir, with_diagrams))
+    assert seen[with_diagrams]["rendered"] == len(browser.diagram_sources(site_dir, with_diagrams))
 
 
 def test_mermaid_is_self_hosted_and_pinned(built: Path) -> None:

@@ -1,22 +1,20 @@
 """Shared by tests/questions/test_01_microservices.py and benchmarks/q01_latency.py: start the page's
-services as real processes, reach their databases, and break the network between them on purpose."""
+services as real processes and reach their databases."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 run_all = load_snippet("01-microservices/run_all.py")
 
@@ -81,96 +79,3 @@ def background(stop: threading.Event, *jobs: tuple[Callable[..., Any], tuple[Any
         for t in threads:
             t.join(15)
     assert not [t for t in threads if t.is_alive()], "a worker did not stop"
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll until check() is truthy; fail with what if it never is."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout:g}s")
-        time.sleep(0.05)
-
-
-def closed_port() -> int:
-    """A port nothing listens on: connections are refused at once."""
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def black_hole() -> Iterator[int]:
-    """A port that accepts TCP connections (in the kernel backlog) and never answers."""
-    with socket.create_server(("127.0.0.1", 0), backlog=64) as s:
-        yield int(s.getsockname()[1])
-
-
-def with_port(url: str, port: int) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{port}"
-    return urlunsplit((parts.scheme, f"{netloc[0]}@{host}" if len(netloc) == 2 else host, parts.path, "", ""))
-
-
-class TcpProxy:
-    """127.0.0.1:<port> -> target. cut() drops every connection and refuses new ones until restore():
-    a network partition between one client and the broker, without touching the shared broker."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.listener.getsockname()[1])
-        self.up = True
-        self.refused = 0
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # listener closed
-            if not self.up:
-                self.refused += 1
-                client.close()
-                continue
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
-        with suppress(OSError):
-            while data := src.recv(65536):
-                dst.sendall(data)
-        for s in (src, dst):
-            with suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        self.up = False
-        with self.lock:
-            for s in self.sockets:
-                with suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                s.close()
-            self.sockets.clear()
-
-    def restore(self) -> None:
-        self.up = True
-
-    def close(self) -> None:
-        self.listener.close()
-        self.cut()

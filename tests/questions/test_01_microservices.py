@@ -18,17 +18,8 @@ import psycopg
 import pytest
 from pika.exceptions import AMQPConnectionError
 
-from tests.conftest import load_snippet
-from tests.questions.microservices_helpers import (
-    System,
-    TcpProxy,
-    background,
-    black_hole,
-    closed_port,
-    eventually,
-    running_system,
-    with_port,
-)
+from tests.questions.microservices_helpers import System, background, running_system
+from verify.helpers import TcpProxy, black_hole, eventually, free_port, load_snippet, with_port
 
 relay = load_snippet("01-microservices/outbox_relay.py")
 consumer = load_snippet("01-microservices/inventory_consumer.py")
@@ -48,7 +39,7 @@ def system(env: dict[str, str]) -> Iterator[System]:
 @pytest.fixture(scope="module")
 def cut_off_orders(system: System) -> Iterator[str]:
     """A second orders instance whose inventory is down: nothing listens on its port."""
-    with system.orders_instance(INVENTORY_URL=f"http://127.0.0.1:{closed_port()}") as url:
+    with system.orders_instance(INVENTORY_URL=f"http://127.0.0.1:{free_port()}") as url:
         yield url
 
 
@@ -289,7 +280,7 @@ def seed_style_create_order(db: psycopg.Connection[Any], amqp_url: str, exchange
 
 
 def test_the_seeds_save_then_publish_loses_the_event(system: System, env: dict[str, str]) -> None:
-    unreachable = with_port(env["AMQP_URL"], closed_port())
+    unreachable = with_port(env["AMQP_URL"], free_port())
     with psycopg.connect(system.db("orders"), autocommit=True) as db:
         orders_before = db.execute("SELECT count(*) FROM orders").fetchone()
         with pytest.raises(AMQPConnectionError):

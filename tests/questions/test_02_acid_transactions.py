@@ -7,8 +7,8 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from tests.conftest import load_snippet
 from tests.questions import bank
+from verify.helpers import load_snippet
 
 transfer = load_snippet("02-acid-transactions/transfer.py")
 lost_update = load_snippet("02-acid-transactions/lost_update.py")

@@ -18,21 +18,15 @@ import pytest
 import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
 
-from tests.questions.mq_helpers import (
-    SNIPPETS,
-    channel,
-    depth,
-    descendants,
-    exists,
-    import_snippets,
-    throwaway_rabbit,
-    wait_until,
-)
+from verify.helpers import SNIPPETS as ALL_SNIPPETS
+from verify.helpers import channel, depth, descendants, eventually, exists, load_snippet, throwaway_rabbit
+
+SNIPPETS = ALL_SNIPPETS / "03-message-queues"
 
 
 @pytest.fixture(scope="module")
 def jobs(env: dict[str, str]) -> Iterator[ModuleType]:
-    (module,) = import_snippets("jobs")
+    module = load_snippet("03-message-queues/jobs.py")
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
         conn.execute(module.SCHEMA)
     yield module
@@ -42,7 +36,7 @@ def jobs(env: dict[str, str]) -> Iterator[ModuleType]:
 @pytest.fixture(scope="module")
 def worker(jobs: ModuleType) -> Iterator[subprocess.Popen[bytes]]:
     """A real `dramatiq jobs` worker process (the page's own start_worker)."""
-    (demo,) = import_snippets("jobs_demo")
+    demo = load_snippet("03-message-queues/jobs_demo.py")
     assert demo.jobs is jobs
     proc = demo.start_worker()
     yield proc
@@ -74,9 +68,9 @@ def test_api_returns_before_any_worker_runs_then_a_worker_process_sends(
     assert broker.get_queue_message_counts(jobs.QUEUE)[0] == 1
     assert one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 0
     request.getfixturevalue("worker")
-    wait_until(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
+    eventually(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
     assert one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 1
-    wait_until(lambda: broker.get_queue_message_counts(jobs.QUEUE) == (0, 0, 0), "empty queues")
+    eventually(lambda: broker.get_queue_message_counts(jobs.QUEUE) == (0, 0, 0), "empty queues")
 
 
 def test_api_call_fails_loudly_when_the_broker_is_down(jobs: ModuleType, db: psycopg.Connection[Any]) -> None:
@@ -98,7 +92,7 @@ def test_failing_job_is_retried_with_exponential_backoff(
     """The flaky mail server fails twice; the worker retries and the third attempt sends. Each retry
     waits at least its backoff floor (200 ms, then 400 ms): a lower bound Dramatiq guarantees."""
     uid = jobs.create_user(db, "dave+flaky@example.com")
-    wait_until(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
+    eventually(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
     rows = db.execute(
         "SELECT attempt, ok, extract(epoch FROM at - lag(at) OVER (ORDER BY attempt)) * 1000"
         " FROM email_attempts WHERE user_id = %s ORDER BY attempt", [uid]).fetchall()
@@ -114,7 +108,7 @@ def test_job_that_keeps_failing_ends_in_the_dead_letter_queue(
     uid = one(db, "INSERT INTO users (email) VALUES ('erin+flaky@example.com') RETURNING id")
     jobs.send_welcome_email.send_with_options(args=(uid, "erin+flaky@example.com"), max_retries=1)
     broker = jobs.dramatiq.get_broker()
-    wait_until(lambda: broker.get_queue_message_counts(jobs.QUEUE) == (0, 0, 1), "one dead job")
+    eventually(lambda: broker.get_queue_message_counts(jobs.QUEUE) == (0, 0, 1), "one dead job")
     assert one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 2
     assert one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 0
 
@@ -124,21 +118,21 @@ def test_worker_killed_mid_job_the_job_runs_again(
 ) -> None:
     """Dramatiq acks after the job: SIGKILL every process of a worker while it is inside a (slow) job,
     and the job goes back to the queue and another worker completes it -- nothing is lost."""
-    (demo,) = import_snippets("jobs_demo")
+    demo = load_snippet("03-message-queues/jobs_demo.py")
     doomed = demo.start_worker()
     worker.terminate()  # only the doomed worker may take the job
     assert worker.wait(timeout=30) == 0
     uid = jobs.create_user(db, "frank+slow@example.com")
-    wait_until(lambda: one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 1, "job start")
+    eventually(lambda: one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 1, "job start")
     for pid in [*descendants(doomed.pid), doomed.pid]:
         os.kill(pid, signal.SIGKILL)
     assert doomed.wait(timeout=10) == -signal.SIGKILL
     assert one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 0
     broker = jobs.dramatiq.get_broker()
-    wait_until(lambda: broker.get_queue_message_counts(jobs.QUEUE)[0] == 1, "the job back in the queue")
+    eventually(lambda: broker.get_queue_message_counts(jobs.QUEUE)[0] == 1, "the job back in the queue")
     again = demo.start_worker()
     try:
-        wait_until(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
+        eventually(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
     finally:
         again.terminate()
         assert again.wait(timeout=30) == 0
@@ -148,7 +142,7 @@ def test_worker_killed_mid_job_the_job_runs_again(
 # --- publish/subscribe vs competing consumers ----------------------------------------------------
 
 def test_fan_out_gives_every_service_every_event(env: dict[str, str]) -> None:
-    (events,) = import_snippets("events")
+    events = load_snippet("03-message-queues/events.py")
     got = events.fan_out(env["AMQP_URL"], env["DEMO_PREFIX"], 50)
     assert set(got) == {"inventory", "notifications", "analytics"}
     for ids in got.values():
@@ -157,7 +151,7 @@ def test_fan_out_gives_every_service_every_event(env: dict[str, str]) -> None:
 
 def test_one_shared_queue_splits_events_between_services(env: dict[str, str]) -> None:
     """The seed's diagram: each event reaches exactly one of the three services, none gets them all."""
-    (events,) = import_snippets("events")
+    events = load_snippet("03-message-queues/events.py")
     got = events.shared_queue(env["AMQP_URL"], env["DEMO_PREFIX"], 50)
     everything = [i for ids in got.values() for i in ids]
     assert sorted(everything) == list(range(1, 51))  # each event once, in total
@@ -187,7 +181,7 @@ def test_durable_queue_keeps_events_for_a_service_that_is_down(env: dict[str, st
 # --- the reliable producer/consumer ---------------------------------------------------------------
 
 def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict[str, str]) -> None:
-    (reliable,) = import_snippets("reliable")
+    reliable = load_snippet("03-message-queues/reliable.py")
     missing = f"{env['DEMO_PREFIX']}.nowhere"
     with channel(env) as ch:
         ch.confirm_delivery()
@@ -198,7 +192,7 @@ def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict
 
 
 def test_queue_is_durable_and_messages_persistent(env: dict[str, str]) -> None:
-    (reliable,) = import_snippets("reliable")
+    reliable = load_snippet("03-message-queues/reliable.py")
     queue = f"{env['DEMO_PREFIX']}.durable"
     with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
         ch = reliable.open_channel(conn, queue)
@@ -215,7 +209,7 @@ def test_durable_queue_and_persistent_message_survive_a_broker_kill9() -> None:
     """On a throwaway RabbitMQ node of our own: publish the page's way (durable queue, persistent,
     confirmed), kill -9 the broker, restart it. The persistent message is still there; a transient
     message confirmed into the same queue is gone, and so is a non-durable queue with its message."""
-    (reliable,) = import_snippets("reliable")
+    reliable = load_snippet("03-message-queues/reliable.py")
     with throwaway_rabbit() as rabbit:
         with pika.BlockingConnection(pika.URLParameters(rabbit.url)) as conn:
             ch = reliable.open_channel(conn, "orders")
@@ -238,7 +232,7 @@ def test_durable_queue_and_persistent_message_survive_a_broker_kill9() -> None:
 
 def test_prefetch_bounds_unacked_deliveries(env: dict[str, str]) -> None:
     """With prefetch 5 and nothing acked, the consumer holds exactly 5; the other 15 stay queued."""
-    (reliable,) = import_snippets("reliable")
+    reliable = load_snippet("03-message-queues/reliable.py")
     queue = f"{env['DEMO_PREFIX']}.prefetch"
     with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
         ch = reliable.open_channel(conn, queue)
@@ -257,7 +251,7 @@ def test_prefetch_bounds_unacked_deliveries(env: dict[str, str]) -> None:
 def test_manual_ack_a_failed_handler_leaves_its_message_queued(env: dict[str, str]) -> None:
     """consume() acks only after the handler returns: when the handler raises on order 3, orders 1-2
     are gone (acked), 3-5 are back in the queue, nothing is lost."""
-    (reliable,) = import_snippets("reliable")
+    reliable = load_snippet("03-message-queues/reliable.py")
     queue = f"{env['DEMO_PREFIX']}.manual-ack"
     handled: list[int] = []
 
@@ -274,7 +268,7 @@ def test_manual_ack_a_failed_handler_leaves_its_message_queued(env: dict[str, st
             reliable.consume(ch, queue, handle, prefetch=1)
         ch.close()  # what the consumer's death does: unacked deliveries go back
         assert handled == [1, 2]
-        wait_until(lambda: depth(env, queue) == 3, "orders 3-5 back in the queue")
+        eventually(lambda: depth(env, queue) == 3, "orders 3-5 back in the queue")
         remaining: list[int] = []
         assert reliable.consume(conn.channel(), queue, lambda p: remaining.append(p["order_id"])) == 3
         assert remaining == [3, 4, 5]
@@ -284,7 +278,7 @@ def test_manual_ack_a_failed_handler_leaves_its_message_queued(env: dict[str, st
 # --- poison messages ------------------------------------------------------------------------------
 
 def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str]) -> None:
-    (poison,) = import_snippets("poison_requeue")
+    poison = load_snippet("03-message-queues/poison_requeue.py")
     queue = f"{env['DEMO_PREFIX']}.poison"
     with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
         ch = conn.channel()
@@ -305,7 +299,7 @@ def run_dead_letter(
 ) -> tuple[list[int], dict[int, int], list[Any]]:
     """Publish bodies to a fresh payments queue, consume the fixed way, wait for `dead` messages in
     the DLQ (dead-lettering is asynchronous); return done, attempts, the DLQ's messages."""
-    (dl,) = import_snippets("dead_letter")
+    dl = load_snippet("03-message-queues/dead_letter.py")
     queue = f"{env['DEMO_PREFIX']}.payments"
     done: list[int] = []
     attempts: dict[int, int] = {}
@@ -324,7 +318,7 @@ def run_dead_letter(
             ch.basic_publish("", queue, body)
         dl.consume(ch, queue, handle)
         assert depth(env, queue) == 0
-        wait_until(lambda: depth(env, dlq) >= dead, f"{dead} dead-lettered")
+        eventually(lambda: depth(env, dlq) >= dead, f"{dead} dead-lettered")
         dead_letters = []
         while (got := ch.basic_get(dlq, auto_ack=True))[0] is not None:
             dead_letters.append((got[2], dl.headers(got[1])["x-death"][0]["reason"]))
@@ -335,7 +329,7 @@ def run_dead_letter(
 
 
 def test_poison_message_is_dead_lettered_after_bounded_attempts(env: dict[str, str]) -> None:
-    (dl,) = import_snippets("dead_letter")
+    dl = load_snippet("03-message-queues/dead_letter.py")
     poison = b'{"id": 2, "card": "broken"}'
     done, attempts, dead = run_dead_letter(env, [b'{"id": 1}', poison, b'{"id": 3}'], dead=1)
     assert sorted(done) == [1, 3]
@@ -354,7 +348,7 @@ def test_malformed_message_goes_to_dlq_at_once_and_does_not_stall(env: dict[str,
 def test_delivery_limit_dead_letters_even_if_every_consumer_crashes(env: dict[str, str]) -> None:
     """The broker-side backstop: consumers that die before acking (channel closed, no nack) do not
     loop the message forever; after MAX_ATTEMPTS deliveries the quorum queue dead-letters it."""
-    (dl,) = import_snippets("dead_letter")
+    dl = load_snippet("03-message-queues/dead_letter.py")
     queue = f"{env['DEMO_PREFIX']}.crashy"
     with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
         ch = conn.channel()
@@ -378,7 +372,7 @@ def test_delivery_limit_dead_letters_even_if_every_consumer_crashes(env: dict[st
 # --- crash safety ---------------------------------------------------------------------------------
 
 def test_kill9_mid_batch_loses_nothing_and_applies_nothing_twice(env: dict[str, str]) -> None:
-    (crash,) = import_snippets("crash")
+    crash = load_snippet("03-message-queues/crash.py")
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn, pika.BlockingConnection(
             pika.URLParameters(env["AMQP_URL"])) as mq:
         conn.execute(crash.SCHEMA)

@@ -26,8 +26,8 @@ from psycopg import errors
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from tests.conftest import load_snippet
-from tests.questions.replication_sharding_helpers import SNIPPETS, in_background, port_of, port_open
+from verify.helpers import SNIPPETS as ALL_SNIPPETS
+from verify.helpers import in_background, load_snippet, port_of, port_open
 
 rws = load_snippet("04-replication-sharding/read_write_split.py")
 stale = load_snippet("04-replication-sharding/stale_read.py")
@@ -37,6 +37,7 @@ sdb = load_snippet("04-replication-sharding/sharded_db.py")
 sg = load_snippet("04-replication-sharding/scatter_gather.py")
 reb = load_snippet("04-replication-sharding/rebalance.py")
 rcl = load_snippet("04-replication-sharding/redis_cluster.py")
+SNIPPETS = ALL_SNIPPETS / "04-replication-sharding"
 
 
 # ---------------------------------------------------------------- replication

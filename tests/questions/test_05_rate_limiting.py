@@ -14,7 +14,7 @@ import redis
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 fixed_window = load_snippet("05-rate-limiting/fixed_window.py")
 sliding_log = load_snippet("05-rate-limiting/sliding_log.py")

@@ -11,8 +11,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tests.conftest import load_snippet
-from tests.questions.pooling_helpers import sessions, wait_for
+from verify.helpers import eventually, load_snippet, sessions
 
 ROOT = Path(__file__).resolve().parents[2]
 pool_config = load_snippet("06-connection-pooling/pool_config.py")
@@ -35,13 +34,13 @@ def test_min_size_is_a_floor_not_a_cap_on_idle(env: dict[str, str]) -> None:
         assert pool.get_stats()["pool_available"] == 4
         assert sessions(url, app, state="idle") == 4
         # max_idle trims them, one per period, down to exactly min_size and no lower.
-        wait_for(lambda: sessions(url, app) == 2, what="shrink to min_size")
+        eventually(lambda: sessions(url, app) == 2, what="shrink to min_size")
         time.sleep(1.0)  # several more max_idle periods
         assert sessions(url, app) == 2
         assert pool.get_stats()["pool_size"] == 2
     finally:
         pool.close()
-    wait_for(lambda: sessions(url, app) == 0, what="all sessions gone after close()")
+    eventually(lambda: sessions(url, app) == 0, what="all sessions gone after close()")
 
 
 def test_max_size_caps_sessions_and_timeout_raises(env: dict[str, str]) -> None:
@@ -60,7 +59,7 @@ def test_max_size_caps_sessions_and_timeout_raises(env: dict[str, str]) -> None:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
         pool.close()
-    wait_for(lambda: sessions(url, pool_config.APP_NAME) == 0, what="all sessions gone after close()")
+    eventually(lambda: sessions(url, pool_config.APP_NAME) == 0, what="all sessions gone after close()")
 
 
 def test_max_lifetime_replaces_old_connections(env: dict[str, str]) -> None:
@@ -119,7 +118,7 @@ def test_events_and_stats(env: dict[str, str]) -> None:
         pool.putconn(conn)  # returned in a failed transaction
         with pool.connection() as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
-        wait_for(lambda: len(seen) == 2, what="two reset callbacks")
+        eventually(lambda: len(seen) == 2, what="two reset callbacks")
     assert seen == ["IDLE", "IDLE"]  # the pool rolled back before reset ran
 
 
@@ -136,7 +135,7 @@ def test_pools_beyond_the_limit_are_refused(env: dict[str, str]) -> None:
             second.wait(timeout=3)  # 8 + 8 > 15: the server refuses the 16th connection
         assert second.get_stats().get("connections_errors", 0) >= 1
         assert second.closed  # wait() closes a pool that could not fill
-        wait_for(lambda: sessions(url, "instance-2") == 0, what="second pool closed")
+        eventually(lambda: sessions(url, "instance-2") == 0, what="second pool closed")
         extra: list[psycopg.Connection] = []
         try:  # the same refusal, seen by a plain client: 8 held, so only 7 more fit under 15
             with pytest.raises(psycopg.OperationalError, match="too many connections for role"):
@@ -147,7 +146,7 @@ def test_pools_beyond_the_limit_are_refused(env: dict[str, str]) -> None:
             for conn in extra:
                 conn.close()
         assert sessions(url, "instance-1") == 8  # the first instance is unharmed
-    wait_for(lambda: sessions(url, "instance-1") == 0, what="first pool closed")
+    eventually(lambda: sessions(url, "instance-1") == 0, what="first pool closed")
 
 
 def test_capacity_figures_match_the_server(env: dict[str, str]) -> None:

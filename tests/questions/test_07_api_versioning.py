@@ -12,7 +12,7 @@ from types import ModuleType
 import httpx
 import pytest
 
-from tests.conftest import load_snippet
+from verify.helpers import load_snippet
 
 api = load_snippet("07-api-versioning/versioned_api.py")
 breaking: ModuleType = load_snippet("07-api-versioning/breaking_change.py")

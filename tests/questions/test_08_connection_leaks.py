@@ -13,8 +13,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tests.conftest import load_snippet
-from tests.questions.pooling_helpers import sessions, wait_for
+from verify.helpers import eventually, load_snippet, sessions
 
 leak = load_snippet("08-connection-leaks/leak.py")
 fixes = load_snippet("08-connection-leaks/fixes.py")
@@ -57,7 +56,7 @@ def test_leak_exhausts_the_pool_and_times_out(env: dict[str, str]) -> None:
         stats = pool.get_stats()
         assert (stats["pool_size"], stats["pool_available"]) == (2, 0)  # the pool thinks both are in use
         # ...but CPython already closed the dropped connections: the server lets them go
-        wait_for(lambda: sessions(url, leak.APP_NAME) == 0, what="leaked sessions gone on the server")
+        eventually(lambda: sessions(url, leak.APP_NAME) == 0, what="leaked sessions gone on the server")
         assert pool.get_stats()["pool_available"] == 0  # while the pool still counts them as in use
         time.sleep(0.8)  # several max_idle periods: max_idle does not reclaim leaked connections
         with pytest.raises(PoolTimeout, match=r"after 1\.00 sec"):  # the configured timeout, then a clear error
@@ -141,7 +140,7 @@ def test_monitor_sees_exhaustion(env: dict[str, str]) -> None:
 
         waiter = threading.Thread(target=request)
         waiter.start()
-        wait_for(lambda: pool.get_stats()["requests_waiting"] == 1, what="a queued request")
+        eventually(lambda: pool.get_stats()["requests_waiting"] == 1, what="a queued request")
         assert monitor.pool_health(pool).startswith("WARNING: pool exhausted")
         waiter.join()  # nobody returns a connection: it times out
         assert len(failed) == 1 and pool.get_stats()["requests_errors"] == 1
@@ -168,8 +167,8 @@ def test_idle_in_transaction_guard_kills_the_session(env: dict[str, str]) -> Non
         with pytest.raises(psycopg.errors.LockNotAvailable):  # it holds the row lock
             other.execute("UPDATE counters SET n = 100 WHERE id = %s", [1])
         other.rollback()
-        wait_for(lambda: not idle_in_tx.idle_in_transaction(url), what="the guard ending the session")
-        wait_for(lambda: sessions(url, idle_in_tx.APP_NAME) == 0, what="the killed session gone")
+        eventually(lambda: not idle_in_tx.idle_in_transaction(url), what="the guard ending the session")
+        eventually(lambda: sessions(url, idle_in_tx.APP_NAME) == 0, what="the killed session gone")
         other.execute("UPDATE counters SET n = n + 10 WHERE id = %s", [1])  # the lock is free now
         other.commit()
         with pytest.raises(psycopg.errors.IdleInTransactionSessionTimeout):

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from tests.conftest import ROOT, load_snippet
+from verify.helpers import ROOT, load_snippet
 
 ex = load_snippet("09-indexing/explain.py")
 search = load_snippet("09-indexing/search.py")

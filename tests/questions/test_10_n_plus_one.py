@@ -14,7 +14,7 @@ import pytest
 from psycopg.rows import dict_row
 from sqlalchemy.exc import InvalidRequestError
 
-from tests.conftest import ROOT, load_snippet
+from verify.helpers import ROOT, load_snippet
 
 st = load_snippet("10-n-plus-one/strategies.py")
 dl = load_snippet("10-n-plus-one/dataloader_batch.py")

@@ -1,4 +1,5 @@
-"""Measured figures on pages: the MkDocs hook and the checks share this module.
+"""Measured figures on pages: a Python-Markdown extension (``verify.figures`` in mkdocs.yml, honoured by
+MkDocs and Zensical alike) and the checks share this module.
 
 A benchmark script writes ``benchmarks/results/<name>.json``::
 
@@ -9,7 +10,7 @@ A benchmark script writes ``benchmarks/results/<name>.json``::
 
 and a page refers to a value with ``{{ fig: q06_pooling.ratio_1 }}`` (inline) or to a whole table
 with ``{{ table: q06_pooling.latency }}`` (on its own line). A reference the results do not contain
-raises, so ``mkdocs build --strict`` and ``tests/test_figures.py`` fail instead of printing a gap.
+raises, so the site build fails instead of printing a gap.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from markdown import Markdown
+from markdown.extensions import Extension
+from markdown.preprocessors import Preprocessor
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 REFERENCE = re.compile(r"\{\{\s*(fig|table)\s*:\s*([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\s*\}\}")
 
 
@@ -76,6 +81,24 @@ def expand(markdown: str, page: str = "<page>", results: Path = RESULTS) -> str:
     return REFERENCE.sub(sub, markdown)
 
 
-def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
-    """MkDocs hook (mkdocs.yml ``hooks:``)."""
-    return expand(markdown, page.file.src_uri)
+class FiguresPreprocessor(Preprocessor):
+    def __init__(self, md: Markdown, results: Path) -> None:
+        super().__init__(md)
+        self.results = results
+
+    def run(self, lines: list[str]) -> list[str]:
+        return expand("\n".join(lines), "<page>", self.results).split("\n")
+
+
+class FiguresExtension(Extension):
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = {"results": [str(RESULTS), "folder of the benchmark results"]}
+        super().__init__(**kwargs)
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        # before pymdownx.snippets (32) and the fences (25): a table becomes Markdown like any other
+        md.preprocessors.register(FiguresPreprocessor(md, Path(self.getConfig("results"))), "verify_figures", 40)
+
+
+def makeExtension(**kwargs: Any) -> FiguresExtension:
+    return FiguresExtension(**kwargs)

@@ -1,6 +1,6 @@
-"""The harness fails loudly: each deliberately broken page, in a tmp project, fails with its page:line.
+"""The engine fails loudly: each deliberately broken page, in a tmp project, fails with its page:line.
 
-All broken pages of this module go into one tmp project and one run of the real harness (a pytest
+All broken pages of this module go into one tmp project and one run of the real engine (a pytest
 subprocess); each test then reads the outcome of its own page from that run's JUnit report.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.harness import services, site
+from verify import browser, spaces
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTINEL = "verify_outer_sentinel_{}"
@@ -77,8 +77,30 @@ PAGES = {
         """,
     "lang_ruby": "# Page\n\n```ruby\nputs 1\n```\n",
     "lang_py": "# Page\n\n```py\nprint(1)\n```\n",
-    "lang_title": '# Page\n\n```python title="x.py"\nprint(1)\n```\n',
-    "lang_tilde": "# Page\n\n~~~python\nprint(1)\n~~~\n",
+    "title_and_tilde": """\
+        # Page
+
+        ```python title="x.py"
+        print("titled")
+        ```
+
+        <!--pytest-codeblocks:expected-output-->
+
+        ```output
+        titled
+        ```
+
+        ~~~python
+        print("tilde")
+        ~~~
+
+        <!--pytest-codeblocks:expected-output-->
+
+        ```output
+        tilde
+        ```
+        """,
+    "unknown_mark": "# Page\n<!--pytest-codeblocks:cont-->\n```python\nprint(1)\n```\n",
     "raises_but_succeeds": """\
         <!--pytest.mark.raises("ValueError")-->
 
@@ -167,15 +189,15 @@ def write_project(path: Path) -> None:
             (path / folder / f"{stem}{suffix}").write_text(textwrap.dedent(text), encoding="utf-8")
 
 
-def run_harness(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """The real harness on a tmp project, in a pytest subprocess (as `uv run pytest` would run it)."""
+def run_engine(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The real engine on a tmp project, in a pytest subprocess (as `uv run pytest` would run it)."""
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
             "-p",
-            "tests.harness.plugin",
+            "verify.plugin",
             "-p",
             "no:cacheprovider",
             "-p",
@@ -194,23 +216,23 @@ def run_harness(project: Path, *args: str, **env: str) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str | None]]:
-    """page name -> {test name: failure text or None} from one run of the harness on every page."""
+    """page name -> {test name: failure text or None} from one run of the engine on every page."""
     project = tmp_path_factory.mktemp("broken")
     write_project(project)
     token = secrets.token_hex(6)
-    with services.admin_connect() as conn:
+    with spaces.admin_connect() as conn:
         conn.execute(f"CREATE TABLE {SENTINEL.format(token)} (token text)")
         conn.execute(f"INSERT INTO {SENTINEL.format(token)} VALUES (%s)", [token])
-    r = redis.Redis.from_url(services.url("REDIS_URL"))
+    r = redis.Redis.from_url(spaces.url("REDIS_URL"))
     r.set(SENTINEL.format(token), token)
-    run = run_harness(project, "-q", f"--junitxml={project / 'report.xml'}")
+    run = run_engine(project, "-q", f"--junitxml={project / 'report.xml'}")
     assert (project / "report.xml").is_file(), run.stdout + run.stderr
-    with services.admin_connect() as conn:
+    with spaces.admin_connect() as conn:
         rows = conn.execute(f"SELECT token FROM {SENTINEL.format(token)}").fetchall()
         conn.execute(f"DROP TABLE {SENTINEL.format(token)}")
     key = r.get(SENTINEL.format(token))
     r.delete(SENTINEL.format(token))
-    leftovers = services.Space("vd_page_isolation_").leftovers()
+    leftovers = spaces.Space("vd_page_isolation_").leftovers()
     result: dict[str, dict[str, str | None]] = {}
     for case in ET.parse(project / "report.xml").iter("testcase"):
         page = case.get("classname", "").split("page_")[-1].removesuffix(".md")
@@ -264,14 +286,18 @@ def test_missing_include_file(outcomes: dict[str, dict[str, str | None]]) -> Non
     [
         ("lang_ruby", "fence language 'ruby'"),
         ("lang_py", "fence language 'py'"),
-        ("lang_title", "fence language 'python title=\"x.py\"'"),
-        ("lang_tilde", "invisible to the parser"),
+        ("unknown_mark", "unknown mark <!--pytest-codeblocks:cont-->"),
     ],
 )
 def test_fence_that_is_neither_run_nor_marked_as_not_code(
     outcomes: dict[str, dict[str, str | None]], page: str, message: str
 ) -> None:
     fails_with(outcomes, page, f"docs/page_{page}.md:3", message)
+
+
+def test_titled_and_tilde_fences_run_like_any_other(outcomes: dict[str, dict[str, str | None]]) -> None:
+    """``python title="x.py"`` and ``~~~python`` are python blocks to the reader: run, outputs compared."""
+    assert outcomes["title_and_tilde"] == {"line3-python": None, "line13-python": None}
 
 
 def test_python_block_declared_to_fail_that_succeeds(outcomes: dict[str, dict[str, str | None]]) -> None:
@@ -335,9 +361,9 @@ def test_mermaid_syntax_error_is_found_in_the_browser(tmp_path: Path) -> None:
         "# Home\n\n```mermaid\ngraph LR\n    A --> B\n```\n\n```mermaid\ngraph LR\n    A -->> [B\n```\n",
         encoding="utf-8",
     )
-    with site.hosted(tmp_path / "mkdocs.yml", tmp_path) as (site_dir, base, built):
+    with browser.hosted(tmp_path / "mkdocs.yml", tmp_path) as (site_dir, base, built):
         assert built.returncode == 0, built.stderr  # mkdocs itself does not notice
-        (report,) = site.check_site(site_dir, base, docs)
+        (report,) = browser.check_site(site_dir, base, docs)
     assert report.expected == 2
     assert any(p.startswith("docs/index.md:8: ") for p in report.problems), report.problems
     assert not any(p.startswith("docs/index.md:3: ") for p in report.problems), report.problems
@@ -347,7 +373,7 @@ def test_a_missing_service_stops_the_run_and_says_how_to_start_it(tmp_path: Path
     """Nothing listens on 127.0.0.1:1 (no Docker engine here to start it): the run stops at once,
     naming the host:port and the start command, instead of skipping pages."""
     write_project(tmp_path)
-    run = run_harness(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", DOCKER_HOST="unix:///nonexistent")
+    run = run_engine(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", DOCKER_HOST="unix:///nonexistent")
     out = run.stdout + run.stderr
     assert run.returncode == 3, out
     assert "REDIS_URL: nothing listens on 127.0.0.1:1" in out

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlsplit
 
-from .pages import mermaid_fences
+from verify.page import mermaid_fences
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Error, Request

@@ -6,6 +6,8 @@ spread over xdist workers a page at a time (``--dist loadfile``), blocks of a pa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 import shutil
 import tempfile
@@ -16,9 +18,9 @@ import psycopg
 import pytest
 import redis
 
-from . import services, stamps
-from .pages import NOT_CODE, Block, Fence, read_page
-from .runner import Outcome, normalise, run_block, verdict
+from verify import spaces, stamps
+from verify.page import Block, Fence, Page, read_page
+from verify.run import Result, normalise, run_block
 
 # Sentinels in the shared default database and Redis DB 0, named per session (runs may overlap):
 # no page may touch them; pytest_sessionfinish checks they are intact.
@@ -49,15 +51,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not is_controller(config):
         return
-    problem = services.ensure_services(str(config.rootpath / "docker-compose.yml"))
+    problem = spaces.ensure_services(str(config.rootpath / "docker-compose.yml"))
     if problem:
         pytest.exit(problem, returncode=3)
-    services.wait_amqp()
+    spaces.wait_amqp()
+    # servers a page starts itself come from these binaries, in the blocks, the proofs and the stamp alike
+    os.environ["PG_BIN"] = str(spaces.pg_bin())
     token = secrets.token_hex(8)
-    with services.admin_connect() as conn:
+    with spaces.admin_connect() as conn:
         conn.execute(f"CREATE TABLE {SENTINEL_TABLE.format(token)} (token text)")
         conn.execute(f"INSERT INTO {SENTINEL_TABLE.format(token)} VALUES (%s)", [token])
-    redis.Redis.from_url(services.url("REDIS_URL")).set(SENTINEL_KEY.format(token), token)
+    redis.Redis.from_url(spaces.url("REDIS_URL")).set(SENTINEL_KEY.format(token), token)
     config.stash[sentinel_key] = token
 
 
@@ -69,7 +73,8 @@ class Outcomes:
     """Passed/failed items per file, counted on the controller (xdist workers' reports included)."""
 
     def __init__(self, config: pytest.Config) -> None:
-        config.stash[outcomes_key] = self.counts = {}
+        self.counts: dict[str, dict[str, int]] = {}
+        config.stash[outcomes_key] = self.counts
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         c = self.counts.setdefault(report.nodeid.split("::")[0], {"passed": 0, "failed": 0})
@@ -81,21 +86,21 @@ class Outcomes:
 
 def write_stamps(config: pytest.Config) -> list[str]:
     """Stamp each question page whose blocks all passed in this session, together with the proofs
-    of its test module (tests/questions/test_NN_topic.py, when it exists)."""
+    of its test module (when it exists)."""
     counts = config.stash.get(outcomes_key, {})
+    root = config.rootpath
     written = []
-    environment: dict[str, str] | None = None
-    for page in sorted((config.rootpath / "docs" / "questions").glob("*.md")):
-        mine = counts.get(page.relative_to(config.rootpath).as_posix())
-        proof_file = config.rootpath / "tests" / "questions" / f"test_{page.stem.replace('-', '_')}.py"
-        proofs = counts.get(proof_file.relative_to(config.rootpath).as_posix())
+    for page in sorted((root / "docs" / "questions").glob("*.md")):
+        mine = counts.get(page.relative_to(root).as_posix())
+        proof_file = stamps.proof_module(page, root)
+        proofs = counts.get(proof_file.relative_to(root).as_posix())
         if not mine or mine["failed"] or (proof_file.exists() and (not proofs or proofs["failed"])):
             continue
-        blocks = read_page(page, config.rootpath, config.rootpath / "mkdocs.yml")
-        if mine["passed"] != sum(b is not None for _, b in blocks):
+        parsed = read_page(page, root, root / "mkdocs.yml")
+        if mine["passed"] != len(parsed.blocks):
             continue  # not every block of the page ran in this session
-        environment = environment or services.server_versions()
-        if stamps.write(page, environment, mine["passed"], proofs["passed"] if proofs else 0, config.rootpath):
+        environment = spaces.server_versions(stamps.servers_used(parsed, root))
+        if stamps.write(parsed, root, environment, proofs["passed"] if proofs else 0):
             written.append(page.name)
     return written
 
@@ -105,13 +110,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if token is None:
         return
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    with services.admin_connect() as conn:
+    with spaces.admin_connect() as conn:
         try:
             rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE.format(token)}").fetchall()
         except psycopg.errors.UndefinedTable:
             rows = []
         conn.execute(f"DROP TABLE IF EXISTS {SENTINEL_TABLE.format(token)}")
-    r = redis.Redis.from_url(services.url("REDIS_URL"))
+    r = redis.Redis.from_url(spaces.url("REDIS_URL"))
     key = r.get(SENTINEL_KEY.format(token))
     r.delete(SENTINEL_KEY.format(token))
     if rows != [(token,)] or key != token.encode():
@@ -134,38 +139,32 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 class PageFile(pytest.File):
-    """A page: its throwaway space lives from its first block to its last."""
-
-    space: services.Space | None = None
-    workdir: Path | None = None
+    """A page: its blocks run in order in one working folder, and its throwaway space lives from its
+    first run block to its last."""
 
     def collect(self) -> Any:
         root = self.config.rootpath
         self.rewrites: list[tuple[Fence, str]] = []
-        for _fence, block in read_page(self.path, root, root / "mkdocs.yml"):
-            if block is None:
-                continue
+        self.stack = contextlib.ExitStack()
+        self.space: spaces.Space | None = None
+        self.page: Page = read_page(self.path, root, root / "mkdocs.yml")
+        for block in self.page.blocks:
             yield BlockItem.from_parent(self, name=f"line{block.line}-{block.lang or 'fence'}", block=block)
 
     def setup(self) -> None:
         self.workdir = Path(tempfile.mkdtemp(prefix=f"verify-{self.path.stem}-"))
+        self.stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
 
-    def ensure_space(self) -> services.Space:
+    def env(self) -> dict[str, str]:
         if self.space is None:
-            self.space = services.new_space(self.path.stem)
-            self.space.create()
-        return self.space
+            self.space = self.stack.enter_context(spaces.space(self.path.stem))
+        return self.space.env
 
     def teardown(self) -> None:
         if self.rewrites:
             rewrite_outputs(self.path, self.rewrites)
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-        if self.space is not None:
-            space, self.space = self.space, None
-            left = space.cleanup()
-            if left:
-                raise AssertionError(f"{self.path.name}: the page left behind: {left}")
+        self.space = None
+        self.stack.close()  # raises if the page left anything behind in its space
 
 
 class BlockFailed(Exception):
@@ -173,62 +172,43 @@ class BlockFailed(Exception):
 
 
 class BlockItem(pytest.Item):
+    parent: PageFile
+
     def __init__(self, *, block: Block, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.block = block
-        self.outcome: Outcome | None = None
+        self.result: Result | None = None
         self.add_marker(pytest.mark.timeout(block.timeout + 60))
 
-    @property
-    def runs(self) -> bool:
-        return not self.block.problems and self.block.lang not in NOT_CODE
-
     def runtest(self) -> None:
-        b = self.block
+        b, page = self.block, self.parent
         if b.problems:
             raise BlockFailed("\n".join(b.problems))
-        if b.lang in NOT_CODE:
+        if not b.runs:
             return  # shown, not run: the fence check above is this item's whole test
-        page: PageFile = self.parent  # type: ignore[assignment]
-        space = page.ensure_space()
-        assert page.workdir is not None
-        self.outcome = o = run_block(b, space.env, page.workdir, self.config.rootpath)
-        why = verdict(b, o)
-        if (
-            why
-            and self.config.getoption("--update-outputs")
-            and why == ["output differs from the page's expected output"]
-        ):
-            assert b.output_fence is not None
-            page.rewrites.append((b.output_fence, o.shown))
-            return
-        if why:
-            raise BlockFailed("\n".join(why))
+        self.result = r = run_block(b, page.env(), page.workdir, self.config.rootpath)
+        if r.failures:
+            raise BlockFailed("\n".join(r.failures))
+        if r.output_differs:
+            if self.config.getoption("--update-outputs") and b.output is not None:
+                page.rewrites.append((b.output, r.shown))
+                return
+            raise BlockFailed("output differs from the page's expected output")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if not isinstance(excinfo.value, BlockFailed):
-            return super().repr_failure(excinfo)
-        b, o = self.block, self.outcome
+            return str(super().repr_failure(excinfo))
+        b, r = self.block, self.result
         parts = [f"{b.where} [{b.lang}]: {excinfo.value}"]
         if b.files:
-            parts.append(
-                "included files (run whole): " + ", ".join(str(f.relative_to(self.config.rootpath)) for f in b.files)
-            )
-        if o is not None:
-            if b.expected_output is not None and normalise(o.shown) != normalise(b.expected_output):
-                import difflib
-
-                diff = difflib.unified_diff(
-                    normalise(b.expected_output).splitlines(),
-                    normalise(o.shown).splitlines(),
-                    "expected (page)",
-                    "actual (run)",
-                    lineterm="",
-                )
-                parts.append("\n".join(diff))
-            parts.append("--- stdout ---\n" + o.stdout.rstrip())
-            if o.stderr.strip():
-                parts.append("--- stderr ---\n" + o.stderr.rstrip())
+            root = self.config.rootpath
+            parts.append("included files (run whole): " + ", ".join(str(f.relative_to(root)) for f in b.files))
+        if r is not None:
+            if r.diff:
+                parts.append(r.diff)
+            parts.append("--- stdout ---\n" + r.stdout.rstrip())
+            if r.stderr.strip():
+                parts.append("--- stderr ---\n" + r.stderr.rstrip())
         return "\n".join(parts)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -23,6 +24,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
@@ -44,6 +46,7 @@ START_HINTS = {
 }
 COMPOSE_SERVICE = {"DATABASE_URL": "postgres", "REDIS_URL": "redis", "AMQP_URL": "rabbitmq"}
 CONNECTION_BUDGET = 15  # PostgreSQL connections one page may hold at once
+RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # the local install, for throwaway brokers
 MANAGEMENT_URL = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672")
 
 
@@ -110,24 +113,54 @@ def wait_amqp(timeout: float = 60.0) -> None:
             time.sleep(1)
 
 
-def server_versions() -> dict[str, str]:
-    """Versions of the three servers the run talks to, and of Python."""
+def pg_bin() -> Path:
+    """Where pages start PostgreSQL servers of their own from: PG_BIN, else the binaries of the shared
+    server's major version. The plugin sets PG_BIN to it, so the run and its stamp agree."""
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    with psycopg.connect(url("DATABASE_URL")) as conn:
+        major = conn.info.server_version // 10000
+    return Path(f"/usr/lib/postgresql/{major}/bin")
+
+
+def binary_version(cmd: list[str]) -> str:
+    """The first x.y.z in what `cmd` prints ("?" if it cannot be run)."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout
+    except OSError:
+        return "?"
+    m = re.search(r"\d+\.\d+(?:\.\d+)?", out)
+    return m[0] if m else "?"
+
+
+def server_versions(used: set[str]) -> dict[str, str]:
+    """Versions of the servers in `used` (keys of SERVERS), and of Python."""
     import platform
 
-    with psycopg.connect(url("DATABASE_URL")) as conn:
-        row = conn.execute("SHOW server_version").fetchone()
-    r = redis.Redis.from_url(url("REDIS_URL"))
-    redis_version = str(r.info("server")["redis_version"])
-    r.close()
-    amqp = pika.BlockingConnection(pika.URLParameters(url("AMQP_URL")))
-    rabbit = amqp._impl.server_properties.get("version", b"?")
-    amqp.close()
-    return {
-        "PostgreSQL": str(row[0]).split()[0] if row else "?",
-        "Redis": redis_version,
-        "RabbitMQ": rabbit.decode() if isinstance(rabbit, bytes) else str(rabbit),
-        "Python": platform.python_version(),
-    }
+    found: dict[str, str] = {}
+    if "PostgreSQL" in used:
+        with psycopg.connect(url("DATABASE_URL")) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        found["PostgreSQL"] = str(row[0]).split()[0] if row else "?"
+    if "PostgreSQL (PG_BIN)" in used:
+        found["PostgreSQL (PG_BIN)"] = binary_version([str(pg_bin() / "postgres"), "--version"])
+    if "Redis" in used:
+        r = redis.Redis.from_url(url("REDIS_URL"))
+        found["Redis"] = str(r.info("server")["redis_version"])
+        r.close()
+    if "redis-server" in used:
+        found["redis-server"] = binary_version(["redis-server", "--version"])
+    if "RabbitMQ" in used:
+        amqp = pika.BlockingConnection(pika.URLParameters(url("AMQP_URL")))
+        rabbit = amqp._impl.server_properties.get("version", b"?")  # type: ignore[attr-defined]
+        amqp.close()
+        found["RabbitMQ"] = rabbit.decode() if isinstance(rabbit, bytes) else str(rabbit)
+    if "rabbitmq-server" in used:
+        # the installed broker's files live under .../rabbitmq_server-<version>/
+        m = re.search(r"rabbitmq_server-([\d.]+)", str(RABBITMQ_SERVER.resolve()))
+        found["rabbitmq-server"] = m[1] if m else "?"
+    found["Python"] = platform.python_version()
+    return found
 
 
 def with_path(base: str, dbname: str, user: str | None = None) -> str:
@@ -241,18 +274,15 @@ class Space:
         return self.leftovers(rabbit=bool(queues or exchanges))
 
 
-def new_space(label: str) -> Space:
-    slug = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")[:30]
-    return Space(f"vd_{slug}_{secrets.token_hex(3)}")
-
-
 @contextmanager
 def space(label: str) -> Iterator[Space]:
-    s = new_space(label)
+    """A new space named after label, removed afterwards; raises if anything of it is left behind."""
+    slug = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")[:30]
+    s = Space(f"vd_{slug}_{secrets.token_hex(3)}")
     s.create()
     try:
         yield s
     finally:
         left = s.cleanup()
         if left:
-            raise RuntimeError(f"space {s.name} could not be cleaned: {left}")
+            raise RuntimeError(f"{label}: space {s.name} was left behind: {left}")

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 import re
 import signal
@@ -19,7 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .pages import Block
+from verify.page import Block
 
 # psql with VERBOSITY=verbose prints "ERROR:  23514: message" and a LOCATION line; we record the
 # SQLSTATE and print what psql's default verbosity prints.
@@ -32,22 +33,47 @@ EXCEPTION_LINE = re.compile(r"^(?P<name>[A-Za-z_][\w.]*)(?::|$)")
 
 
 @dataclass
-class Outcome:
+class Result:
+    """What running a block gave, and the verdict on it: values, not sentences."""
+
     stdout: str
     stderr: str
     returncode: int | None  # None: killed at the timeout
     sqlstates: list[str] = field(default_factory=list)
     exception: str | None = None  # final "Name: message" line of a Python traceback
+    failures: list[str] = field(default_factory=list)  # why it failed, besides its output
+    expected: str | None = None  # the output the page shows for it, if any
 
     @property
     def shown(self) -> str:
         """What a reader sees as the block's output (an expected failure adds its exception line)."""
         return self.stdout + (self.exception + "\n" if self.exception else "")
 
+    @property
+    def output_differs(self) -> bool:
+        return self.expected is not None and normalise(self.shown) != normalise(self.expected)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures and not self.output_differs
+
+    @property
+    def diff(self) -> str:
+        if not self.output_differs or self.expected is None:
+            return ""
+        lines = difflib.unified_diff(
+            normalise(self.expected).splitlines(),
+            normalise(self.shown).splitlines(),
+            "expected (page)",
+            "actual (run)",
+            lineterm="",
+        )
+        return "\n".join(lines)
+
 
 def run_process(
     cmd: list[str], env: dict[str, str], cwd: Path, timeout: float, stdin: str | None = None, merge: bool = False
-) -> Outcome:
+) -> Result:
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
@@ -69,7 +95,7 @@ def run_process(
         # a snippet that left a child running (a server, a worker) does not outlive its block
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-    return Outcome(out or "", err or "", code)
+    return Result(out or "", err or "", code)
 
 
 def final_exception(stderr: str) -> str | None:
@@ -81,14 +107,14 @@ def final_exception(stderr: str) -> str | None:
     return None
 
 
-def run_python(block: Block, env: dict[str, str], workdir: Path) -> Outcome:
+def run_python(block: Block, env: dict[str, str], workdir: Path) -> Result:
     if block.inline or not block.files:
         path = workdir / f"{block.page.stem}_line{block.line}.py"
         path.write_text(block.code, encoding="utf-8")
         files = [path]
     else:
         files = block.files
-    total = Outcome("", "", 0)
+    total = Result("", "", 0)
     for f in files:
         o = run_process([sys.executable, str(f)], env, workdir, block.timeout)
         total.stdout += o.stdout
@@ -101,7 +127,7 @@ def run_python(block: Block, env: dict[str, str], workdir: Path) -> Outcome:
     return total
 
 
-def run_sql(block: Block, env: dict[str, str], workdir: Path) -> Outcome:
+def run_sql(block: Block, env: dict[str, str], workdir: Path) -> Result:
     stop = "0" if block.sqlstates else "1"
     cmd = ["psql", "-X", "-v", f"ON_ERROR_STOP={stop}", "-v", "VERBOSITY=verbose", "-f", "-", env["DATABASE_URL"]]
     o = run_process(cmd, env, workdir, block.timeout, stdin=block.code, merge=True)
@@ -119,17 +145,22 @@ def run_sql(block: Block, env: dict[str, str], workdir: Path) -> Outcome:
     return o
 
 
-def run_bash(block: Block, env: dict[str, str], workdir: Path, root: Path) -> Outcome:
+def run_bash(block: Block, env: dict[str, str], root: Path) -> Result:
     return run_process(["bash", "-euo", "pipefail", "-c", block.code], env, root, block.timeout)
 
 
-def run_block(block: Block, env: dict[str, str], workdir: Path, root: Path) -> Outcome:
+def run_block(block: Block, env: dict[str, str], workdir: Path, root: Path) -> Result:
+    """Run a block and judge it against what the page declares."""
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
     if block.lang == "python":
-        return run_python(block, full_env, workdir)
-    if block.lang == "sql":
-        return run_sql(block, full_env, workdir)
-    return run_bash(block, full_env, workdir, root)
+        result = run_python(block, full_env, workdir)
+    elif block.lang == "sql":
+        result = run_sql(block, full_env, workdir)
+    else:
+        result = run_bash(block, full_env, root)
+    result.expected = block.expected_output
+    result.failures = failures(block, result)
+    return result
 
 
 def normalise(text: str) -> str:
@@ -137,27 +168,23 @@ def normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.rstrip().splitlines())
 
 
-def verdict(block: Block, o: Outcome) -> list[str]:
-    """Why this outcome fails the block (empty: it passes)."""
-    why: list[str] = []
+def failures(block: Block, o: Result) -> list[str]:
+    """Why this run fails the block, its output aside (empty: it did what the page declares)."""
     if o.returncode is None:
         return [f"timed out after {block.timeout:g}s (killed)"]
     if block.lang == "sql":
         if block.sqlstates:
             if sorted(set(o.sqlstates)) != sorted(set(block.sqlstates)):
                 seen = ", ".join(o.sqlstates) or "none"
-                why.append(f"declared SQLSTATE {', '.join(block.sqlstates)} but the errors were: {seen}")
+                return [f"declared SQLSTATE {', '.join(block.sqlstates)} but the errors were: {seen}"]
         elif o.returncode != 0:
-            why.append(f"psql failed (exit {o.returncode}); SQLSTATE {', '.join(o.sqlstates) or '?'}")
+            return [f"psql failed (exit {o.returncode}); SQLSTATE {', '.join(o.sqlstates) or '?'}"]
     elif block.raises:
         if o.returncode == 0:
-            why.append(f"declared to raise {block.raises} but it succeeded")
-        elif not o.exception or EXCEPTION_LINE.match(o.exception)["name"].split(".")[-1] != block.raises.split(".")[-1]:  # type: ignore[index]
-            why.append(
-                f"declared to raise {block.raises} but it failed with: {o.exception or 'exit ' + str(o.returncode)}"
-            )
+            return [f"declared to raise {block.raises} but it succeeded"]
+        m = EXCEPTION_LINE.match(o.exception or "")
+        if not m or m["name"].split(".")[-1] != block.raises.split(".")[-1]:
+            return [f"declared to raise {block.raises} but it failed with: {o.exception or f'exit {o.returncode}'}"]
     elif o.returncode != 0:
-        why.append(f"exited with status {o.returncode}")
-    if block.expected_output is not None and normalise(o.shown) != normalise(block.expected_output):
-        why.append("output differs from the page's expected output")
-    return why
+        return [f"exited with status {o.returncode}"]
+    return []
