@@ -37,6 +37,7 @@ def timed(client: httpx.Client, url: str, body: dict[str, Any], expect: int) -> 
 
 def keepalive_p50(nodelay: bool, n: int = 100) -> float:
     """p50 of GETs on one keep-alive connection to uvicorn serving a pre-bound socket."""
+
     async def hello(request: Any) -> JSONResponse:
         return JSONResponse({"ok": True})
 
@@ -77,6 +78,7 @@ def run(env: dict[str, str]) -> dict[str, Any]:
         helpers = [run_all.start(f, **env) for f in ("outbox_relay.py", "inventory_consumer.py", "orders_saga.py")]
         try:
             with psycopg.connect(system.db("orders"), autocommit=True) as db:
+
                 def pending() -> int:
                     row = db.execute("SELECT count(*) FROM orders WHERE status = 'pending'").fetchone()
                     return int(row[0]) if row else 0
@@ -96,12 +98,27 @@ def run(env: dict[str, str]) -> dict[str, Any]:
             run_all.stop(helpers)
     p50 = {k: ms(v, 50) for k, v in samples.items()}
     rows = [
-        ["synchronous `POST /orders` (201)", "users + inventory over HTTP, then the insert",
-         f"{p50['sync']:.1f}", f"{ms(samples['sync'], 95):.1f}", f"{ms(samples['sync'], 99):.1f}"],
-        ["asynchronous `POST /orders/async` (202)", "one transaction: order + outbox row",
-         f"{p50['async']:.1f}", f"{ms(samples['async'], 95):.1f}", f"{ms(samples['async'], 99):.1f}"],
-        ["asynchronous, until the order is confirmed", "+ relay (polls every 50 ms), RabbitMQ, inventory, reply",
-         f"{ms(e2e, 50):.1f}", f"{ms(e2e, 95):.1f}", f"{ms(e2e, 99):.1f}"],
+        [
+            "synchronous `POST /orders` (201)",
+            "users + inventory over HTTP, then the insert",
+            f"{p50['sync']:.1f}",
+            f"{ms(samples['sync'], 95):.1f}",
+            f"{ms(samples['sync'], 99):.1f}",
+        ],
+        [
+            "asynchronous `POST /orders/async` (202)",
+            "one transaction: order + outbox row",
+            f"{p50['async']:.1f}",
+            f"{ms(samples['async'], 95):.1f}",
+            f"{ms(samples['async'], 99):.1f}",
+        ],
+        [
+            "asynchronous, until the order is confirmed",
+            "+ relay (polls every 50 ms), RabbitMQ, inventory, reply",
+            f"{ms(e2e, 50):.1f}",
+            f"{ms(e2e, 95):.1f}",
+            f"{ms(e2e, 99):.1f}",
+        ],
     ]
     return {
         "figures": {

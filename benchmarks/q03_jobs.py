@@ -68,8 +68,10 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
             worker.terminate()  # the burst waits in the queue; a fresh worker then drains it
             worker.wait(timeout=30)
             with conn.transaction():
-                ids = [one(conn, "INSERT INTO users (email) VALUES (%s) RETURNING id", f"burst{i}@example.com")
-                       for i in range(BURST)]
+                ids = [
+                    one(conn, "INSERT INTO users (email) VALUES (%s) RETURNING id", f"burst{i}@example.com")
+                    for i in range(BURST)
+                ]
             t0 = time.perf_counter()
             for uid in ids:
                 jobs.send_welcome_email.send(uid, f"burst{uid}@example.com")
@@ -80,8 +82,11 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
                 return bool(one(conn, "SELECT count(*) FROM emails_sent WHERE user_id = ANY(%s)", ids) == BURST)
 
             eventually(drained, "burst drained", 120)
-            burst_s = one(conn, "SELECT extract(epoch FROM max(sent_at) - min(sent_at)) FROM emails_sent"
-                          " WHERE user_id = ANY(%s)", ids)
+            burst_s = one(
+                conn,
+                "SELECT extract(epoch FROM max(sent_at) - min(sent_at)) FROM emails_sent WHERE user_id = ANY(%s)",
+                ids,
+            )
         finally:
             worker.terminate()
             worker.wait(timeout=30)

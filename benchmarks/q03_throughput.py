@@ -57,10 +57,14 @@ async def publish_batched(url: str, queue: str, window: int) -> tuple[float, flo
         await ch.declare_queue(queue, durable=True)
         t = time.perf_counter()
         for start in range(0, N, window):
-            await asyncio.gather(*(
-                ch.default_exchange.publish(
-                    aio_pika.Message(body(i), delivery_mode=aio_pika.DeliveryMode.PERSISTENT), queue, mandatory=True)
-                for i in range(start, min(start + window, N))))
+            await asyncio.gather(
+                *(
+                    ch.default_exchange.publish(
+                        aio_pika.Message(body(i), delivery_mode=aio_pika.DeliveryMode.PERSISTENT), queue, mandatory=True
+                    )
+                    for i in range(start, min(start + window, N))
+                )
+            )
         return t, time.perf_counter() - t
 
 
@@ -95,8 +99,11 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
     modes: list[tuple[str, str, Callable[[str], tuple[float, float]]]] = [
         ("no confirms", "none", lambda q: publish_blocking(reliable, url, q, confirms=False)),
         ("confirms + mandatory, wait for each (pika)", "each", lambda q: publish_blocking(reliable, url, q, True)),
-        ("confirms + mandatory, 100 in flight (aio-pika)", "window",
-         lambda q: asyncio.run(publish_batched(url, q, 100))),
+        (
+            "confirms + mandatory, 100 in flight (aio-pika)",
+            "window",
+            lambda q: asyncio.run(publish_batched(url, q, 100)),
+        ),
     ]
     for label, key, publish in modes:
         runs = []
@@ -132,8 +139,16 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
     figures["poison_per_hour"] = f"{loops / 2.0 * 3600 / 1e6:.1f} million"
     return {
         "figures": figures,
-        "tables": {"throughput": {
-            "columns": ["publisher", "publish calls/s", "in the queue, msg/s", "consume msg/s",
-                        "publish + consume msg/s"],
-            "rows": rows}},
+        "tables": {
+            "throughput": {
+                "columns": [
+                    "publisher",
+                    "publish calls/s",
+                    "in the queue, msg/s",
+                    "consume msg/s",
+                    "publish + consume msg/s",
+                ],
+                "rows": rows,
+            }
+        },
     }

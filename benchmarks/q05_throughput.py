@@ -47,9 +47,23 @@ def rates(fns: dict[str, Callable[[int], Any]]) -> dict[str, float]:
 
 def redis_benchmark(url: str, clients: int, *command: str) -> float:
     parts = urlsplit(url)
-    cmd = ["redis-benchmark", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 6379),
-           "--dbnum", (parts.path.strip("/") or "0"), "-n", str(100_000 if clients > 1 else N), "-c", str(clients),
-           "-r", str(USERS), "--csv", *command]
+    cmd = [
+        "redis-benchmark",
+        "-h",
+        parts.hostname or "127.0.0.1",
+        "-p",
+        str(parts.port or 6379),
+        "--dbnum",
+        (parts.path.strip("/") or "0"),
+        "-n",
+        str(100_000 if clients > 1 else N),
+        "-c",
+        str(clients),
+        "-r",
+        str(USERS),
+        "--csv",
+        *command,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
     return float(list(csv.DictReader(io.StringIO(out)))[-1]["rps"])
 
@@ -73,12 +87,14 @@ def run(env: dict[str, str]) -> dict[str, Any]:
     big = 10**9  # a limit never reached: every decision does the full work
     store = limits_demo.storage(url, prefix)
     item = parse(f"{big}/hour")
-    fixed, moving, sliding = (c(store) for c in (FixedWindowRateLimiter, MovingWindowRateLimiter,
-                                                  SlidingWindowCounterRateLimiter))
+    fixed, moving, sliding = (
+        c(store) for c in (FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter)
+    )
     python: dict[str, Callable[[int], Any]] = {
         "bare INCR (redis-py), no limiter": lambda i: r.incr(f"{prefix}:b:incr:{i % USERS}"),
-        "seed: INCR, then EXPIRE on a new key (not atomic)":
-            lambda i: naive.naive_allow(r, f"{prefix}:b:naive:{i % USERS}", big, 3600),
+        "seed: INCR, then EXPIRE on a new key (not atomic)": lambda i: naive.naive_allow(
+            r, f"{prefix}:b:naive:{i % USERS}", big, 3600
+        ),
         "fixed window, Lua (EVALSHA)": lambda i: fw.allow_lua(r, f"{prefix}:b:lua:{i % USERS}", big, 3600),
         "fixed window, MULTI/EXEC + EXPIRE NX": lambda i: fw.allow_multi(r, f"{prefix}:b:multi:{i % USERS}", big, 3600),
         "GCRA, Lua (EVALSHA)": lambda i: gcra.gcra_allow(r, f"{prefix}:b:gcra:{i % USERS}", big, 3600),
@@ -91,12 +107,15 @@ def run(env: dict[str, str]) -> dict[str, Any]:
     sha = r.script_load(fw.FIXED_WINDOW)
     script = ["EVALSHA", sha, "1", f"{prefix}:rb:lua:__rand_int__", "3600000"]
     incr = ["INCR", f"{prefix}:rb:incr:__rand_int__"]
-    raw = raw_ceilings(url, {
-        "INCR, 1 client": (1, incr),
-        "EVALSHA fixed-window script, 1 client": (1, script),
-        "INCR, 50 clients": (50, incr),
-        "EVALSHA fixed-window script, 50 clients": (50, script),
-    })
+    raw = raw_ceilings(
+        url,
+        {
+            "INCR, 1 client": (1, incr),
+            "EVALSHA fixed-window script, 1 client": (1, script),
+            "INCR, 50 clients": (50, incr),
+            "EVALSHA fixed-window script, 50 clients": (50, script),
+        },
+    )
     store.reset()
     for k in r.scan_iter(f"{prefix}:*", count=1000):
         r.delete(k)

@@ -111,13 +111,27 @@ def run(env: dict[str, str]) -> dict[str, object]:
     assert row is not None
     max_conn, reserved = row
 
-    figures: dict[str, str] = {"max_connections": str(max_conn), "reserved": str(reserved),
-                               "usable": str(max_conn - reserved), "instances_20": str((max_conn - reserved) // 20),
-                               "fresh_first_query": f"{first_q:.2f} ms", "fresh_second_query": f"{second_q:.2f} ms"}
+    figures: dict[str, str] = {
+        "max_connections": str(max_conn),
+        "reserved": str(reserved),
+        "usable": str(max_conn - reserved),
+        "instances_20": str((max_conn - reserved) // 20),
+        "fresh_first_query": f"{first_q:.2f} ms",
+        "fresh_second_query": f"{second_q:.2f} ms",
+    }
     rows = []
     for (mode, clients), r in results.items():
-        rows.append([str(clients), mode, f"{r['mean_ms']:.2f}", f"{r['p95_ms']:.2f}", f"{r['acquire_ms']:.3f}",
-                     f"{r['query_ms']:.3f}", f"{r['rps']:.0f}"])
+        rows.append(
+            [
+                str(clients),
+                mode,
+                f"{r['mean_ms']:.2f}",
+                f"{r['p95_ms']:.2f}",
+                f"{r['acquire_ms']:.3f}",
+                f"{r['query_ms']:.3f}",
+                f"{r['rps']:.0f}",
+            ]
+        )
     for clients in (1, 8):
         c, p = results["connect per request", clients], results["pool (size 8)", clients]
         figures[f"connect_ms_{clients}"] = f"{c['mean_ms']:.2f} ms"
@@ -129,6 +143,13 @@ def run(env: dict[str, str]) -> dict[str, object]:
         figures[f"query_pool_{clients}"] = f"{p['query_ms']:.3f} ms"
         figures[f"rps_connect_{clients}"] = f"{c['rps']:.0f}"
         figures[f"rps_pool_{clients}"] = f"{p['rps']:.0f}"
-    columns = ["clients", "mode", "mean ms / request", "p95 ms", "get a connection, ms", "run the query, ms",
-               "requests/s"]
+    columns = [
+        "clients",
+        "mode",
+        "mean ms / request",
+        "p95 ms",
+        "get a connection, ms",
+        "run the query, ms",
+        "requests/s",
+    ]
     return {"figures": figures, "tables": {"latency": {"columns": columns, "rows": rows}}}

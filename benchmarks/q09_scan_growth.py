@@ -63,8 +63,10 @@ def run(env: dict[str, str]) -> dict[str, Any]:
             table, index = sql.Identifier(f"growth_{n}"), f"growth_{n}_email_idx"
             free.execute(sql.SQL("CREATE TABLE {} (id bigint, email text, payload text)").format(table))
             free.execute(
-                sql.SQL("INSERT INTO {} SELECT i, 'user' || i || '@example.com', md5(i::text)"
-                        " FROM generate_series(1, %s) AS i").format(table),
+                sql.SQL(
+                    "INSERT INTO {} SELECT i, 'user' || i || '@example.com', md5(i::text)"
+                    " FROM generate_series(1, %s) AS i"
+                ).format(table),
                 [n],
             )
             free.execute(sql.SQL("CREATE INDEX {} ON {} (email)").format(sql.Identifier(index), table))
@@ -77,11 +79,19 @@ def run(env: dict[str, str]) -> dict[str, Any]:
                 [(seq, query, keys), (free, query, keys), (free, EMPTY, ["x"])], rounds=ROUNDS[n]
             )
             measured[n] = (seq_ms, idx_ms, floor_ms)
-            rows.append([
-                f"{n:,}", size(free, f"growth_{n}"), " → ".join(seq_plan), f"{seq_ms:.2f}",
-                size(free, index), " → ".join(idx_plan), f"{idx_ms:.3f}", f"{seq_ms / idx_ms:.0f}x",
-                f"{floor_ms:.3f}",
-            ])
+            rows.append(
+                [
+                    f"{n:,}",
+                    size(free, f"growth_{n}"),
+                    " → ".join(seq_plan),
+                    f"{seq_ms:.2f}",
+                    size(free, index),
+                    " → ".join(idx_plan),
+                    f"{idx_ms:.3f}",
+                    f"{seq_ms / idx_ms:.0f}x",
+                    f"{floor_ms:.3f}",
+                ]
+            )
             free.execute(sql.SQL("DROP TABLE {}").format(table))
     small, big = measured[SIZES[0]], measured[SIZES[-1]]
     return {
@@ -95,8 +105,17 @@ def run(env: dict[str, str]) -> dict[str, Any]:
         },
         "tables": {
             "growth": {
-                "columns": ["rows", "table", "plan without index", "ms", "index", "plan with index", "ms",
-                            "index speed-up", "empty query ms"],
+                "columns": [
+                    "rows",
+                    "table",
+                    "plan without index",
+                    "ms",
+                    "index",
+                    "plan with index",
+                    "ms",
+                    "index speed-up",
+                    "empty query ms",
+                ],
                 "rows": rows,
             }
         },

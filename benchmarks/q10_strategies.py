@@ -51,8 +51,9 @@ def counted_dataloader(loop: asyncio.AbstractEventLoop, aconn: Any, load: Any, n
     return int(aconn.statements)
 
 
-def counted_orm(load: Callable[[Any, str, int], object], engine: Any, statements: list[str], strategy: str,
-                n: int) -> int:
+def counted_orm(
+    load: Callable[[Any, str, int], object], engine: Any, statements: list[str], strategy: str, n: int
+) -> int:
     statements.clear()
     load(engine, strategy, n)
     return len(statements)
@@ -103,8 +104,13 @@ def run(env: dict[str, str]) -> dict[str, Any]:
         },
         "tables": {
             "timings": {
-                "columns": ["strategy", "statements (N = 10 / 100 / 1000)", "N = 10 (ms)", "N = 100 (ms)",
-                            "N = 1000 (ms)"],
+                "columns": [
+                    "strategy",
+                    "statements (N = 10 / 100 / 1000)",
+                    "N = 10 (ms)",
+                    "N = 100 (ms)",
+                    "N = 1000 (ms)",
+                ],
                 "rows": rows,
             }
         },

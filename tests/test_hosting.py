@@ -217,16 +217,12 @@ def test_the_pages_workflow_deploys_the_strict_build() -> None:
 # ---- the published site: site_url, edit links, favicon, 404 ----------------------------------------
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path, str]]:
-    """The strict build of mkdocs.yml as it is, laid out under site_url's path: (www root, site dir,
-    site_url path)."""
-    path = urlsplit(load_config(str(CONFIG))["site_url"]).path
-    www = tmp_path_factory.mktemp("published") / "www"
-    site_dir = www.joinpath(*[p for p in path.split("/") if p])
-    result = browser.build(CONFIG, site_dir)
-    assert result.returncode == 0, result.stdout + result.stderr
-    yield www, site_dir, path
+@pytest.fixture(scope="module", name="published")
+def published_site(published: browser.Published) -> tuple[Path, Path, str]:
+    """The strict build of mkdocs.yml as it is (tests/conftest.py), laid out under site_url's path:
+    (www root, site dir, site_url path)."""
+    assert published.returncode == 0, published.output
+    return published.www, published.site_dir, published.path
 
 
 def test_site_url_is_a_project_site_under_a_path() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import gzip
 import html
@@ -36,9 +37,12 @@ CHROME_ARGS = [
 ]
 
 
-def build(config_file: Path, site_dir: Path, site_url: str | None = None) -> subprocess.CompletedProcess[str]:
+def build(
+    config_file: Path, site_dir: Path, site_url: str | None = None, offline: bool = False
+) -> subprocess.CompletedProcess[str]:
     """`mkdocs build --strict` (no -q: it would hide warnings) into site_dir, optionally for another
-    site_url (a config that INHERITs the real one, with its relative paths made absolute)."""
+    site_url (a config that INHERITs the real one, with its relative paths made absolute), optionally
+    in a network namespace of its own (`unshare -n`: nothing answers on 127.0.0.1 there)."""
     config = config_file
     if site_url:
         from mkdocs.config import load_config
@@ -57,13 +61,56 @@ def build(config_file: Path, site_dir: Path, site_url: str | None = None) -> sub
             ),
             encoding="utf-8",
         )
+    no_network = ["unshare", "-n"] if offline else []
     return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
+        [*no_network, sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(site_dir)],
         capture_output=True,
         text=True,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
         timeout=300,
         cwd=config_file.parent,
+    )
+
+
+@dataclass
+class Published:
+    """The strict build of a config as it is (for its own site_url), laid out under site_url's path."""
+
+    www: Path  # what the host serves
+    site_dir: Path  # the site, under www at site_url's path
+    path: str  # site_url's path, e.g. /backend-interview-questions-verified/
+    returncode: int
+    output: str  # stdout and stderr of the build
+    offline: bool  # built in a network namespace of its own
+
+
+def publish_once(config_file: Path, cache: Path) -> Published:
+    """One strict build of config_file as it is, made once per test session: xdist workers that share
+    `cache` wait for the first one's build instead of building again. It is built with no network
+    (`unshare -n`) when that is permitted here, which also proves the build needs no service."""
+    from mkdocs.config import load_config
+
+    with open(cache / "published.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        record = cache / "published.json"
+        if not record.is_file():
+            path = urlsplit(load_config(str(config_file))["site_url"] or "/").path or "/"
+            www = cache / "published" / "www"
+            site_dir = www.joinpath(*[p for p in path.split("/") if p])
+            offline = subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+            result = build(config_file, site_dir, offline=offline)
+            data = {
+                "www": str(www),
+                "site_dir": str(site_dir),
+                "path": path,
+                "returncode": result.returncode,
+                "output": result.stdout + result.stderr,
+                "offline": offline,
+            }
+            record.write_text(json.dumps(data), encoding="utf-8")
+        data = json.loads(record.read_text(encoding="utf-8"))
+    return Published(
+        Path(data["www"]), Path(data["site_dir"]), data["path"], data["returncode"], data["output"], data["offline"]
     )
 
 

@@ -1,7 +1,7 @@
 """pytest plugin: every page under docs/ is a test file, every fence on it a test item.
 
 Loaded by the root conftest.py. ``uv run pytest`` runs the pages and tests/ together; pages are
-spread over xdist workers a page at a time (``--dist loadfile``), blocks of a page run in order.
+spread over xdist workers a page at a time (``--dist loadgroup``, see below), blocks of a page in order.
 """
 
 from __future__ import annotations
@@ -129,6 +129,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         written = write_stamps(session.config)
         if written and tr:
             tr.write_line(f"verified-against stamps renewed (commit them): {', '.join(written)}", yellow=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """How xdist (``--dist loadgroup``) spreads the run: a page's blocks run on one worker, in order; so
+    do the tests of a file that share a module-scoped fixture (it is set up once); every other test
+    goes to whichever worker is free. An explicit ``xdist_group`` mark wins."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        shared = fixtures is not None and any(
+            defs[-1].scope in ("module", "class", "package") for defs in fixtures.name2fixturedefs.values() if defs
+        )
+        if isinstance(item, BlockItem) or shared:
+            item.add_marker(pytest.mark.xdist_group(item.path.relative_to(item.config.rootpath).as_posix()))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
