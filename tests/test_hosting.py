@@ -168,7 +168,7 @@ SERVER_BINARIES = {
 def test_the_test_workflow_installs_every_throwaway_server_package() -> None:
     sources = [
         p
-        for d in ("snippets", "tests", "benchmarks")
+        for d in ("snippets", "tests", "benchmarks", "verify")
         for p in (ROOT / d).rglob("*")
         if p.is_file()
         and p.suffix in (".py", ".sh", ".yaml", ".yml")

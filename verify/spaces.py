@@ -180,16 +180,22 @@ def rabbit_names(prefix: str) -> tuple[list[str], list[str]]:
     RABBITMQ_MANAGEMENT_URL is set, e.g. a broker in a container) the management HTTP API."""
     local = host_port("AMQP_URL")[0] in ("127.0.0.1", "localhost")
     if "RABBITMQ_MANAGEMENT_URL" not in os.environ and shutil.which("rabbitmqctl") and local:
-        out = []
-        for what in ("list_queues", "list_exchanges"):
-            res = subprocess.run(
+        # both at once: each rabbitmqctl starts an Erlang VM (most of its time)
+        procs = [
+            subprocess.Popen(
                 ["rabbitmqctl", what, "name", "--quiet", "--no-table-headers"],
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=60,
-                check=True,
             )
-            out.append([n for n in res.stdout.split() if n.startswith(prefix)])
+            for what in ("list_queues", "list_exchanges")
+        ]
+        out = []
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=60)
+            if proc.returncode != 0:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args, stdout, stderr)
+            out.append([n for n in stdout.split() if n.startswith(prefix)])
         return out[0], out[1]
     parts = urlsplit(MANAGEMENT_URL)
     mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
