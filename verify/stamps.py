@@ -152,7 +152,7 @@ class StampPreprocessor(Preprocessor):
 class StampExtension(Extension):
     def __init__(self, **kwargs: Any) -> None:
         self.config = {
-            "root": [".", "the project folder (docs/.verified, mkdocs.yml)"],
+            "root": [str(Path(__file__).resolve().parent.parent), "the project folder (docs/.verified, mkdocs.yml)"],
             "pages": ["docs/questions", "the pages that carry a stamp, under root"],
         }
         super().__init__(**kwargs)
