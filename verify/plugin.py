@@ -37,6 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # the mark pytest_collection_modifyitems sets; xdist registers it too, but runs without xdist still see it
+    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker, in order")
     if is_controller(config):
         config.pluginmanager.register(Outcomes(config), "verify-outcomes")
     if config.getoption("--update-outputs") and stamps.under_ci():
