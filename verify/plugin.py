@@ -8,24 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-import redis
 
 from verify import spaces, stamps
 from verify.page import Block, Fence, Page, read_page
 from verify.run import Result, normalise, run_block
-
-# Sentinels in the shared default database and Redis DB 0, named per session (runs may overlap):
-# no page may touch them; pytest_sessionfinish checks they are intact.
-SENTINEL_TABLE = "verify_isolation_sentinel_{}"
-SENTINEL_KEY = "verify:isolation:sentinel:{}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,11 +51,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     spaces.wait_amqp()
     # servers a page starts itself come from these binaries, in the blocks, the proofs and the stamp alike
     os.environ["PG_BIN"] = str(spaces.pg_bin())
-    token = secrets.token_hex(8)
-    with spaces.admin_connect() as conn:
-        conn.execute(f"CREATE TABLE {SENTINEL_TABLE.format(token)} (token text)")
-        conn.execute(f"INSERT INTO {SENTINEL_TABLE.format(token)} VALUES (%s)", [token])
-    redis.Redis.from_url(spaces.url("REDIS_URL")).set(SENTINEL_KEY.format(token), token)
+    token = spaces.plant_sentinel()  # pytest_sessionfinish checks it is intact
     config.stash[sentinel_key] = token
 
 
@@ -112,18 +100,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if token is None:
         return
     tr = session.config.pluginmanager.get_plugin("terminalreporter")
-    with spaces.admin_connect() as conn:
-        try:
-            rows = conn.execute(f"SELECT token FROM {SENTINEL_TABLE.format(token)}").fetchall()
-        except psycopg.errors.UndefinedTable:
-            rows = []
-        conn.execute(f"DROP TABLE IF EXISTS {SENTINEL_TABLE.format(token)}")
-    r = redis.Redis.from_url(spaces.url("REDIS_URL"))
-    key = r.get(SENTINEL_KEY.format(token))
-    r.delete(SENTINEL_KEY.format(token))
-    if rows != [(token,)] or key != token.encode():
+    changed = spaces.remove_sentinel(token)
+    if changed:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        msg = f"ISOLATION BROKEN: sentinel table rows {rows!r}, sentinel key {key!r}, expected {token!r}"
+        msg = "ISOLATION BROKEN: " + "; ".join(changed)
         if tr:
             tr.write_line(msg, red=True)
         return  # no stamp from a run that touched what it must not

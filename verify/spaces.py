@@ -292,3 +292,39 @@ def space(label: str) -> Iterator[Space]:
         left = s.cleanup()
         if left:
             raise RuntimeError(f"{label}: space {s.name} was left behind: {left}")
+
+
+# Sentinels: a table in the shared default database and a key in Redis DB 0, named per token (runs may
+# overlap), that no page may touch. A run plants one first and checks it last.
+SENTINEL_TABLE = "verify_isolation_sentinel_{}"
+SENTINEL_KEY = "verify:isolation:sentinel:{}"
+
+
+def plant_sentinel() -> str:
+    token = secrets.token_hex(8)
+    with admin_connect() as conn:
+        conn.execute(sql.SQL("CREATE TABLE {} (token text)").format(sql.Identifier(SENTINEL_TABLE.format(token))))
+        conn.execute(
+            sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(SENTINEL_TABLE.format(token))), [token]
+        )
+    r = redis.Redis.from_url(url("REDIS_URL"))
+    r.set(SENTINEL_KEY.format(token), token)
+    r.close()
+    return token
+
+
+def remove_sentinel(token: str) -> list[str]:
+    """Remove the sentinel; return what was changed about it (empty: it was intact)."""
+    table = sql.Identifier(SENTINEL_TABLE.format(token))
+    with admin_connect() as conn:
+        try:
+            rows = conn.execute(sql.SQL("SELECT token FROM {}").format(table)).fetchall()
+        except psycopg.errors.UndefinedTable:
+            rows = []
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    r = redis.Redis.from_url(url("REDIS_URL"))
+    key = r.get(SENTINEL_KEY.format(token))
+    r.delete(SENTINEL_KEY.format(token))
+    r.close()
+    changed = [] if rows == [(token,)] else [f"sentinel table rows {rows!r}, expected [({token!r},)]"]
+    return changed + ([] if key == token.encode() else [f"sentinel key {key!r}, expected {token!r}"])
