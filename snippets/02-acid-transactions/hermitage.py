@@ -18,7 +18,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 LEVELS = ["READ UNCOMMITTED", "READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"]
 
 
-# --8<-- [start:runner]
+# --8<-- [start:session]
 @dataclass
 class Step:
     """What one statement did: the rows it returned, its status (UPDATE 1, COMMIT, ROLLBACK...) or
@@ -57,6 +57,8 @@ class Session:
         self.settle()
         return step
 
+    # --8<-- [end:session]
+    # --8<-- [start:settle]
     def settle(self) -> None:
         """Wait until each statement sent has finished or is waiting for a lock another holds."""
         deadline = time.monotonic() + 10
@@ -92,10 +94,10 @@ def execute(conn: psycopg.Connection, sql: str, step: Step) -> None:
         step.error = e.sqlstate or "?"
 
 
-# --8<-- [end:runner]
+# --8<-- [end:settle]
 
 
-# --8<-- [start:tests]
+# --8<-- [start:g0-g1]
 def committed(*steps: Step) -> bool:
     return all(step.status == "COMMIT" for step in steps)  # a COMMIT in a failed transaction says ROLLBACK
 
@@ -143,6 +145,10 @@ def g1c(s: Session) -> bool:
     return t1_saw.rows == [(2, 22)] and t2_saw.rows == [(1, 11)]
 
 
+# --8<-- [end:g0-g1]
+
+
+# --8<-- [start:otv-p4]
 def otv(s: Session) -> bool:
     """Observed transaction vanishes: T3 sees T2's write to one row, then T1's overwritten one of the other."""
     s(1, "UPDATE test SET value = 11 WHERE id = 1")
@@ -160,10 +166,6 @@ def otv(s: Session) -> bool:
     return any(row in ((1, 11), (2, 19)) for row in seen[t2_seen[0] :]) if t2_seen else False
 
 
-# --8<-- [end:tests]
-
-
-# --8<-- [start:more]
 def pmp(s: Session) -> bool:
     """Predicate-many-preceders: T1's second read of a predicate sees a row T2 inserted meanwhile."""
     s(1, "SELECT * FROM test WHERE value = 30")
@@ -193,6 +195,10 @@ def p4(s: Session) -> bool:
     return committed(s(1, "COMMIT"), s(2, "COMMIT"))
 
 
+# --8<-- [end:otv-p4]
+
+
+# --8<-- [start:g-single]
 def g_single(s: Session) -> bool:
     """Read skew: T1 sees row 1 before T2's transfer and row 2 after it (10 + 18, not 30)."""
     first = s(1, "SELECT * FROM test WHERE id = 1")
@@ -227,6 +233,10 @@ def g_single_write(s: Session) -> bool:
     return first.rows == [(1, 10)] and delete.status == "DELETE 0" and committed(s(1, "COMMIT"))
 
 
+# --8<-- [end:g-single]
+
+
+# --8<-- [start:g2]
 def g2_item(s: Session) -> bool:
     """Write skew: both read rows 1 and 2, each updates a different one, both commit."""
     s(1, "SELECT * FROM test WHERE id IN (1, 2)")
@@ -256,7 +266,7 @@ def g2_two_edges(s: Session) -> bool:
     return committed(t2, t3, s(1, "COMMIT"))
 
 
-# --8<-- [end:more]
+# --8<-- [end:g2]
 
 
 # --8<-- [start:matrix]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 
@@ -109,9 +110,12 @@ HERMITAGE_HOW = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def snippets_use_the_throwaway_database(env: dict[str, str]) -> None:
+def snippets_use_the_throwaway_database(env: dict[str, str]) -> Iterator[None]:
     """The snippets read DATABASE_URL when imported, before the env fixture set it."""
-    hermitage.DATABASE_URL = for_update.DATABASE_URL = env["DATABASE_URL"]
+    with pytest.MonkeyPatch.context() as mp:
+        for snippet in (hermitage, for_update):
+            mp.setattr(snippet, "DATABASE_URL", env["DATABASE_URL"])
+        yield
 
 
 @pytest.fixture(scope="module")
