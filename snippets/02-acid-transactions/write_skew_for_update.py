@@ -12,6 +12,7 @@ from psycopg.rows import TupleRow
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+# --8<-- [start:rule]
 def go_off_call(conn: Connection[TupleRow], doctor: str, meanwhile: Callable[[], None] = lambda: None) -> str:
     """Leave the rota if someone else stays on call: lock the rows the rule reads, then decide."""
     retries = ""
@@ -35,6 +36,10 @@ def wait_until_blocked(pid: int) -> None:
             time.sleep(0.01)
 
 
+# --8<-- [end:rule]
+
+
+# --8<-- [start:race]
 def race(level: IsolationLevel) -> None:
     """Alice and bob both try to leave; bob's transaction starts before alice's commits."""
     with (
@@ -65,3 +70,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:race]

@@ -15,6 +15,7 @@ import redis
 PREFIX = os.environ.get("DEMO_PREFIX", "demo")
 
 
+# --8<-- [start:servers]
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -58,6 +59,10 @@ def master_and_replica() -> Iterator[tuple[redis.Redis, redis.Redis]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --8<-- [end:servers]
+
+
+# --8<-- [start:demo]
 def main() -> None:
     with master_and_replica() as (master, replica):
         master.set(f"{PREFIX}:user:1", "alice")
@@ -74,3 +79,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:demo]
