@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -217,3 +218,41 @@ def test_for_update_on_the_rows_read_stops_write_skew_below_serializable(
         assert bob_said.endswith("bob must stay: on call ['bob']")
         assert ("40001" in bob_said) == (level == psycopg.IsolationLevel.REPEATABLE_READ)
         assert admin.execute("SELECT doctor FROM rota WHERE on_call").fetchall() == [("bob",)]
+
+
+class Replay:
+    """Answers a test case's statements the way a database WITHOUT that protection would, so that the
+    judges of the anomalies PostgreSQL never shows (G0 to OTV) are seen to fire too: a judge that could
+    never say 'occurs' would make its 'prevented' cells meaningless."""
+
+    def __init__(self, rows: dict[tuple[int, str], list[tuple[int, int]]], table: dict[int, int]) -> None:
+        self.rows, self.final = rows, table
+
+    def __call__(self, t: int, sql: str) -> Any:
+        status = "COMMIT" if sql == "COMMIT" else "ok"
+        return hermitage.Step(rows=self.rows.get((t, sql), []), status=status)
+
+    def table(self) -> dict[int, int]:
+        return self.final
+
+
+DIRTY = [(1, 101), (2, 20)]
+WITHOUT_PROTECTION = {
+    "G0": Replay({}, {1: 12, 2: 21}),  # T2's write to row 1 kept, T1's to row 2 kept
+    "G1a": Replay({(2, "SELECT * FROM test"): DIRTY}, {1: 10, 2: 20}),
+    "G1b": Replay({(2, "SELECT * FROM test"): DIRTY}, {1: 11, 2: 20}),
+    "G1c": Replay(
+        {(1, "SELECT * FROM test WHERE id = 2"): [(2, 22)], (2, "SELECT * FROM test WHERE id = 1"): [(1, 11)]},
+        {1: 11, 2: 22},
+    ),
+    "OTV": Replay(
+        {(3, "SELECT * FROM test WHERE id = 1"): [(1, 12)], (3, "SELECT * FROM test WHERE id = 2"): [(2, 19)]},
+        {1: 12, 2: 18},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(WITHOUT_PROTECTION))
+def test_each_judge_says_occurs_when_a_database_shows_the_anomaly(name: str) -> None:
+    assert hermitage.TESTS[name](WITHOUT_PROTECTION[name]) is True
+    assert hermitage.TESTS[name](Replay({}, {1: 12, 2: 22})) is False  # and nothing seen: not an anomaly
