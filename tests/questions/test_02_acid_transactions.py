@@ -145,6 +145,12 @@ def test_read_uncommitted_is_read_committed_in_postgres(matrix: dict[str, dict[s
     assert {n: r["READ UNCOMMITTED"] for n, r in matrix.items()} == {n: r["READ COMMITTED"] for n, r in matrix.items()}
 
 
+def test_read_committed_is_the_only_level_that_never_fails_with_40001(matrix: dict[str, dict[str, str]]) -> None:
+    """The diagram's label for READ COMMITTED (and so READ UNCOMMITTED): no serialization failures."""
+    fails = {level: any("40001" in row[level] for row in matrix.values()) for level in hermitage.LEVELS}
+    assert fails == {"READ UNCOMMITTED": False, "READ COMMITTED": False, "REPEATABLE READ": True, "SERIALIZABLE": True}
+
+
 def test_prevention_happens_the_way_hermitage_describes(matrix: dict[str, dict[str, str]]) -> None:
     assert {key: matrix[key[0]][key[1]] for key in HERMITAGE_HOW} == HERMITAGE_HOW
 
