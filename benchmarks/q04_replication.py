@@ -6,6 +6,7 @@ fsync = on, so a local WAL flush costs what it costs on this machine's disk.
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
@@ -118,6 +119,7 @@ def run(env: dict[str, str]) -> dict[str, Any]:
         figures = burst_lag(primary)
     figures["commits_per_level"] = f"{ROUNDS * COMMITS:,} ({ROUNDS} rounds of {COMMITS})"
     figures["apply_vs_on"] = apply_vs_on
+    figures["load_average"] = f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"  # other work on the machine
     return {
         "figures": figures,
         "tables": {
