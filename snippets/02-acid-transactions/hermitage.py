@@ -73,7 +73,7 @@ class Session:
                 time.sleep(0.002)
 
     def table(self) -> dict[int, int]:
-        return dict(self.monitor.execute("SELECT id, value FROM test").fetchall())
+        return dict(self.monitor.execute("SELECT id, value FROM hermitage").fetchall())
 
     def close(self) -> None:
         for running in self.running:
@@ -104,42 +104,42 @@ def committed(*steps: Step) -> bool:
 
 def g0(s: Session) -> bool:
     """Write cycle (dirty write): the two transactions' writes to rows 1 and 2 interleave."""
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
-    s(2, "UPDATE test SET value = 12 WHERE id = 1")
-    s(1, "UPDATE test SET value = 21 WHERE id = 2")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 12 WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 21 WHERE id = 2")
     s(1, "COMMIT")
-    s(2, "UPDATE test SET value = 22 WHERE id = 2")
+    s(2, "UPDATE hermitage SET value = 22 WHERE id = 2")
     s(2, "COMMIT")
     return s.table() in ({1: 12, 2: 21}, {1: 11, 2: 22})
 
 
 def g1a(s: Session) -> bool:
     """Aborted read: T2 sees a value that T1 wrote and then rolled back."""
-    s(1, "UPDATE test SET value = 101 WHERE id = 1")
-    before = s(2, "SELECT * FROM test")
+    s(1, "UPDATE hermitage SET value = 101 WHERE id = 1")
+    before = s(2, "SELECT * FROM hermitage")
     s(1, "ROLLBACK")
-    after = s(2, "SELECT * FROM test")
+    after = s(2, "SELECT * FROM hermitage")
     s(2, "COMMIT")
     return (1, 101) in before.rows + after.rows
 
 
 def g1b(s: Session) -> bool:
     """Intermediate read: T2 sees a value T1 overwrote before it committed."""
-    s(1, "UPDATE test SET value = 101 WHERE id = 1")
-    before = s(2, "SELECT * FROM test")
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 101 WHERE id = 1")
+    before = s(2, "SELECT * FROM hermitage")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
     s(1, "COMMIT")
-    after = s(2, "SELECT * FROM test")
+    after = s(2, "SELECT * FROM hermitage")
     s(2, "COMMIT")
     return (1, 101) in before.rows + after.rows
 
 
 def g1c(s: Session) -> bool:
     """Circular information flow: each transaction sees the other's uncommitted write."""
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
-    s(2, "UPDATE test SET value = 22 WHERE id = 2")
-    t1_saw = s(1, "SELECT * FROM test WHERE id = 2")
-    t2_saw = s(2, "SELECT * FROM test WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 22 WHERE id = 2")
+    t1_saw = s(1, "SELECT * FROM hermitage WHERE id = 2")
+    t2_saw = s(2, "SELECT * FROM hermitage WHERE id = 1")
     s(1, "COMMIT")
     s(2, "COMMIT")
     return t1_saw.rows == [(2, 22)] and t2_saw.rows == [(1, 11)]
@@ -151,15 +151,15 @@ def g1c(s: Session) -> bool:
 # --8<-- [start:otv-p4]
 def otv(s: Session) -> bool:
     """Observed transaction vanishes: T3 sees T2's write to one row, then T1's overwritten one of the other."""
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
-    s(1, "UPDATE test SET value = 19 WHERE id = 2")
-    s(2, "UPDATE test SET value = 12 WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 19 WHERE id = 2")
+    s(2, "UPDATE hermitage SET value = 12 WHERE id = 1")
     s(1, "COMMIT")
-    reads = [s(3, "SELECT * FROM test WHERE id = 1")]
-    s(2, "UPDATE test SET value = 18 WHERE id = 2")
-    reads.append(s(3, "SELECT * FROM test WHERE id = 2"))
+    reads = [s(3, "SELECT * FROM hermitage WHERE id = 1")]
+    s(2, "UPDATE hermitage SET value = 18 WHERE id = 2")
+    reads.append(s(3, "SELECT * FROM hermitage WHERE id = 2"))
     s(2, "COMMIT")
-    reads += [s(3, "SELECT * FROM test WHERE id = 2"), s(3, "SELECT * FROM test WHERE id = 1")]
+    reads += [s(3, "SELECT * FROM hermitage WHERE id = 2"), s(3, "SELECT * FROM hermitage WHERE id = 1")]
     s(3, "COMMIT")
     seen = [row for step in reads for row in step.rows]
     t2_seen = [i for i, row in enumerate(seen) if row in ((1, 12), (2, 18))]
@@ -168,30 +168,30 @@ def otv(s: Session) -> bool:
 
 def pmp(s: Session) -> bool:
     """Predicate-many-preceders: T1's second read of a predicate sees a row T2 inserted meanwhile."""
-    s(1, "SELECT * FROM test WHERE value = 30")
-    s(2, "INSERT INTO test VALUES (3, 30)")
+    s(1, "SELECT * FROM hermitage WHERE value = 30")
+    s(2, "INSERT INTO hermitage VALUES (3, 30)")
     s(2, "COMMIT")
-    again = s(1, "SELECT * FROM test WHERE value % 3 = 0")
+    again = s(1, "SELECT * FROM hermitage WHERE value % 3 = 0")
     s(1, "COMMIT")
     return (3, 30) in again.rows
 
 
 def pmp_write(s: Session) -> bool:
     """PMP on a write predicate: T2 deletes 'value = 20' and still finds a row with value 20."""
-    s(1, "UPDATE test SET value = value + 10")
-    s(2, "DELETE FROM test WHERE value = 20")
+    s(1, "UPDATE hermitage SET value = value + 10")
+    s(2, "DELETE FROM hermitage WHERE value = 20")
     s(1, "COMMIT")
-    left = s(2, "SELECT * FROM test WHERE value = 20")
+    left = s(2, "SELECT * FROM hermitage WHERE value = 20")
     s(2, "COMMIT")
     return left.rows != []
 
 
 def p4(s: Session) -> bool:
     """Lost update: both read 10 and write 10 + 1; both commit, so one increment is lost."""
-    s(1, "SELECT * FROM test WHERE id = 1")
-    s(2, "SELECT * FROM test WHERE id = 1")
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
-    s(2, "UPDATE test SET value = 11 WHERE id = 1")
+    s(1, "SELECT * FROM hermitage WHERE id = 1")
+    s(2, "SELECT * FROM hermitage WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 11 WHERE id = 1")
     return committed(s(1, "COMMIT"), s(2, "COMMIT"))
 
 
@@ -201,35 +201,35 @@ def p4(s: Session) -> bool:
 # --8<-- [start:g-single]
 def g_single(s: Session) -> bool:
     """Read skew: T1 sees row 1 before T2's transfer and row 2 after it (10 + 18, not 30)."""
-    first = s(1, "SELECT * FROM test WHERE id = 1")
-    s(2, "SELECT * FROM test WHERE id = 1")
-    s(2, "SELECT * FROM test WHERE id = 2")
-    s(2, "UPDATE test SET value = 12 WHERE id = 1")
-    s(2, "UPDATE test SET value = 18 WHERE id = 2")
+    first = s(1, "SELECT * FROM hermitage WHERE id = 1")
+    s(2, "SELECT * FROM hermitage WHERE id = 1")
+    s(2, "SELECT * FROM hermitage WHERE id = 2")
+    s(2, "UPDATE hermitage SET value = 12 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 18 WHERE id = 2")
     s(2, "COMMIT")
-    second = s(1, "SELECT * FROM test WHERE id = 2")
+    second = s(1, "SELECT * FROM hermitage WHERE id = 2")
     s(1, "COMMIT")
     return first.rows == [(1, 10)] and second.rows == [(2, 18)]
 
 
 def g_single_dependencies(s: Session) -> bool:
     """Read skew through predicates: T1 sees row 1 as 10, then as T2's 12."""
-    first = s(1, "SELECT * FROM test WHERE value % 5 = 0")
-    s(2, "UPDATE test SET value = 12 WHERE value = 10")
+    first = s(1, "SELECT * FROM hermitage WHERE value % 5 = 0")
+    s(2, "UPDATE hermitage SET value = 12 WHERE value = 10")
     s(2, "COMMIT")
-    second = s(1, "SELECT * FROM test WHERE value % 3 = 0")
+    second = s(1, "SELECT * FROM hermitage WHERE value % 3 = 0")
     s(1, "COMMIT")
     return (1, 10) in first.rows and (1, 12) in second.rows
 
 
 def g_single_write(s: Session) -> bool:
     """Read skew on a write: T1 read row 1 before T2, then deletes by T2's new values and commits."""
-    first = s(1, "SELECT * FROM test WHERE id = 1")
-    s(2, "SELECT * FROM test")
-    s(2, "UPDATE test SET value = 12 WHERE id = 1")
-    s(2, "UPDATE test SET value = 18 WHERE id = 2")
+    first = s(1, "SELECT * FROM hermitage WHERE id = 1")
+    s(2, "SELECT * FROM hermitage")
+    s(2, "UPDATE hermitage SET value = 12 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 18 WHERE id = 2")
     s(2, "COMMIT")
-    delete = s(1, "DELETE FROM test WHERE value = 20")
+    delete = s(1, "DELETE FROM hermitage WHERE value = 20")
     return first.rows == [(1, 10)] and delete.status == "DELETE 0" and committed(s(1, "COMMIT"))
 
 
@@ -239,30 +239,30 @@ def g_single_write(s: Session) -> bool:
 # --8<-- [start:g2]
 def g2_item(s: Session) -> bool:
     """Write skew: both read rows 1 and 2, each updates a different one, both commit."""
-    s(1, "SELECT * FROM test WHERE id IN (1, 2)")
-    s(2, "SELECT * FROM test WHERE id IN (1, 2)")
-    s(1, "UPDATE test SET value = 11 WHERE id = 1")
-    s(2, "UPDATE test SET value = 21 WHERE id = 2")
+    s(1, "SELECT * FROM hermitage WHERE id IN (1, 2)")
+    s(2, "SELECT * FROM hermitage WHERE id IN (1, 2)")
+    s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+    s(2, "UPDATE hermitage SET value = 21 WHERE id = 2")
     return committed(s(1, "COMMIT"), s(2, "COMMIT"))
 
 
 def g2(s: Session) -> bool:
     """Write skew on a predicate: both find no row with value % 3 = 0, both insert one, both commit."""
-    s(1, "SELECT * FROM test WHERE value % 3 = 0")
-    s(2, "SELECT * FROM test WHERE value % 3 = 0")
-    s(1, "INSERT INTO test VALUES (3, 30)")
-    s(2, "INSERT INTO test VALUES (4, 42)")
+    s(1, "SELECT * FROM hermitage WHERE value % 3 = 0")
+    s(2, "SELECT * FROM hermitage WHERE value % 3 = 0")
+    s(1, "INSERT INTO hermitage VALUES (3, 30)")
+    s(2, "INSERT INTO hermitage VALUES (4, 42)")
     return committed(s(1, "COMMIT"), s(2, "COMMIT"))
 
 
 def g2_two_edges(s: Session) -> bool:
     """Read-only anomaly (Fekete et al.): read-only T3 sees T2's commit, T1 did not, and all commit."""
-    s(1, "SELECT * FROM test")
-    s(2, "UPDATE test SET value = value + 5 WHERE id = 2")
+    s(1, "SELECT * FROM hermitage")
+    s(2, "UPDATE hermitage SET value = value + 5 WHERE id = 2")
     t2 = s(2, "COMMIT")
-    s(3, "SELECT * FROM test")
+    s(3, "SELECT * FROM hermitage")
     t3 = s(3, "COMMIT")
-    s(1, "UPDATE test SET value = 0 WHERE id = 1")
+    s(1, "UPDATE hermitage SET value = 0 WHERE id = 1")
     return committed(t2, t3, s(1, "COMMIT"))
 
 
@@ -280,9 +280,9 @@ TESTS: dict[str, Callable[[Session], bool]] = {
 def outcome(test: Callable[[Session], bool], level: str) -> str:
     """Run one test case at one level on a fresh table: 'occurs', or how PostgreSQL prevented it."""
     with psycopg.connect(DATABASE_URL, autocommit=True) as admin:
-        admin.execute("DROP TABLE IF EXISTS test")
-        admin.execute("CREATE TABLE test (id int PRIMARY KEY, value int)")
-        admin.execute("INSERT INTO test VALUES (1, 10), (2, 20)")
+        admin.execute("DROP TABLE IF EXISTS hermitage")
+        admin.execute("CREATE TABLE hermitage (id int PRIMARY KEY, value int)")
+        admin.execute("INSERT INTO hermitage VALUES (1, 10), (2, 20)")
     session = Session(level)
     try:
         if test(session):

@@ -169,7 +169,7 @@ def test_a_lost_update_really_loses_the_write_at_read_committed(env: dict[str, s
     for level, final in (("READ COMMITTED", {1: 11, 2: 20}), ("REPEATABLE READ", {1: 11, 2: 20})):
         assert hermitage.outcome(hermitage.p4, level) == ("occurs" if level == "READ COMMITTED" else "prevented: 40001")
         with psycopg.connect(env["DATABASE_URL"]) as conn:
-            assert dict(conn.execute("SELECT id, value FROM test").fetchall()) == final
+            assert dict(conn.execute("SELECT id, value FROM hermitage").fetchall()) == final
 
 
 def test_the_session_really_interleaves_and_blocks(env: dict[str, str]) -> None:
@@ -177,8 +177,8 @@ def test_the_session_really_interleaves_and_blocks(env: dict[str, str]) -> None:
     hermitage.outcome(lambda s: False, "READ COMMITTED")  # a fresh table
     s = hermitage.Session("READ COMMITTED")
     try:
-        s(1, "UPDATE test SET value = 11 WHERE id = 1")
-        second = s(2, "UPDATE test SET value = 12 WHERE id = 1")
+        s(1, "UPDATE hermitage SET value = 11 WHERE id = 1")
+        second = s(2, "UPDATE hermitage SET value = 12 WHERE id = 1")
         assert second.waited and second.status == ""  # still waiting
         s(1, "COMMIT")
         assert second.status == "UPDATE 1"
@@ -245,14 +245,20 @@ class Replay:
 DIRTY = [(1, 101), (2, 20)]
 WITHOUT_PROTECTION = {
     "G0": Replay({}, {1: 12, 2: 21}),  # T2's write to row 1 kept, T1's to row 2 kept
-    "G1a": Replay({(2, "SELECT * FROM test"): DIRTY}, {1: 10, 2: 20}),
-    "G1b": Replay({(2, "SELECT * FROM test"): DIRTY}, {1: 11, 2: 20}),
+    "G1a": Replay({(2, "SELECT * FROM hermitage"): DIRTY}, {1: 10, 2: 20}),
+    "G1b": Replay({(2, "SELECT * FROM hermitage"): DIRTY}, {1: 11, 2: 20}),
     "G1c": Replay(
-        {(1, "SELECT * FROM test WHERE id = 2"): [(2, 22)], (2, "SELECT * FROM test WHERE id = 1"): [(1, 11)]},
+        {
+            (1, "SELECT * FROM hermitage WHERE id = 2"): [(2, 22)],
+            (2, "SELECT * FROM hermitage WHERE id = 1"): [(1, 11)],
+        },
         {1: 11, 2: 22},
     ),
     "OTV": Replay(
-        {(3, "SELECT * FROM test WHERE id = 1"): [(1, 12)], (3, "SELECT * FROM test WHERE id = 2"): [(2, 19)]},
+        {
+            (3, "SELECT * FROM hermitage WHERE id = 1"): [(1, 12)],
+            (3, "SELECT * FROM hermitage WHERE id = 2"): [(2, 19)],
+        },
         {1: 12, 2: 18},
     ),
 }
