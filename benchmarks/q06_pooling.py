@@ -74,17 +74,23 @@ def measure(acquire: Acquire, kind: str, clients: int) -> dict[str, float]:
     }
 
 
-def fresh_backend_queries(url: str, n: int = 150) -> tuple[float, float]:
-    """Mean ms of the first and of the second run of the query on a brand-new connection."""
-    first: list[float] = []
-    second: list[float] = []
-    for i in range(n):
-        with psycopg.connect(url) as conn:
-            for times in (first, second):
-                t = time.perf_counter()
-                conn.execute(QUERY, [i + 1]).fetchone()
-                times.append(1000 * (time.perf_counter() - t))
-    return statistics.fmean(first), statistics.fmean(second)
+def fresh_backend_queries(url: str, n: int = 150, runs: int = 10) -> tuple[list[float], float]:
+    """Median ms of the 1st, 2nd, ... runs of the query on a brand-new connection, and of the same
+    query on a long-used connection, timed alternately so that other load on the machine hits both.
+    (psycopg prepares a statement on the server from its 5th run on a connection.)"""
+    times: list[list[float]] = [[] for _ in range(runs)]
+    warm_times: list[float] = []
+    with psycopg.connect(url) as warm:
+        for i in range(WARMUP):
+            warm.execute(QUERY, [i + 1]).fetchone()
+        for i in range(n):
+            with psycopg.connect(url) as conn:
+                for k in range(runs):
+                    for c, out in ((conn, times[k]), (warm, warm_times)):
+                        t = time.perf_counter()
+                        c.execute(QUERY, [(i + k) % 1000 + 1]).fetchone()
+                        out.append(1000 * (time.perf_counter() - t))
+    return [statistics.median(t) for t in times], statistics.median(warm_times)
 
 
 def run(env: dict[str, str]) -> dict[str, object]:
@@ -102,7 +108,8 @@ def run(env: dict[str, str]) -> dict[str, object]:
                 pool.wait()
                 rounds.setdefault(("pool (size 8)", clients), []).append(measure(pool.connection, "pool", clients))
     results = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in rounds.items()}
-    first_q, second_q = fresh_backend_queries(url)
+    fresh, warm_q = fresh_backend_queries(url)
+    first_q, second_q, tenth_q = fresh[0], fresh[1], fresh[9]
 
     with psycopg.connect(url) as conn:
         row = conn.execute(
@@ -116,8 +123,9 @@ def run(env: dict[str, str]) -> dict[str, object]:
         "reserved": str(reserved),
         "usable": str(max_conn - reserved),
         "instances_20": str((max_conn - reserved) // 20),
-        "fresh_first_query": f"{first_q:.2f} ms",
-        "fresh_second_query": f"{second_q:.2f} ms",
+        "fresh_first_query": f"{first_q:.3f} ms",
+        "fresh_second_query": f"{second_q:.3f} ms",
+        "fresh_tenth_query": f"{tenth_q:.3f} ms",
     }
     rows = []
     for (mode, clients), r in results.items():
@@ -143,6 +151,10 @@ def run(env: dict[str, str]) -> dict[str, object]:
         figures[f"query_pool_{clients}"] = f"{p['query_ms']:.3f} ms"
         figures[f"rps_connect_{clients}"] = f"{c['rps']:.0f}"
         figures[f"rps_pool_{clients}"] = f"{p['rps']:.0f}"
+    figures["warm_query"] = f"{warm_q:.3f} ms"
+    figures["first_vs_warm"] = f"{first_q / warm_q:.1f}×"
+    figures["second_vs_warm"] = f"{second_q / warm_q:.1f}×"
+    figures["tenth_vs_warm"] = f"{tenth_q / warm_q:.1f}×"
     columns = [
         "clients",
         "mode",

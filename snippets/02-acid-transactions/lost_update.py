@@ -4,7 +4,7 @@ import os
 from decimal import Decimal
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, IsolationLevel
 from psycopg.rows import TupleRow
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -26,7 +26,7 @@ def total(conn: Connection[TupleRow]) -> Decimal:
     return Decimal(row[0])
 
 
-def main() -> None:
+def demo(level: IsolationLevel) -> None:
     with psycopg.connect(DATABASE_URL) as t1, psycopg.connect(DATABASE_URL) as t2:
         t1.execute("DROP TABLE IF EXISTS accounts")
         t1.execute("CREATE TABLE accounts (id text PRIMARY KEY, balance numeric(12,2) NOT NULL CHECK (balance >= 0))")
@@ -34,14 +34,26 @@ def main() -> None:
         t1.commit()
         before = total(t1)
         t1.commit()
+        t1.isolation_level = t2.isolation_level = level
+        print(f"{level.name.replace('_', ' ')}:")
         # t1: alice -> bob 30.00 and t2: carol -> bob 20.00, both read bob = 50.00 first
         a = read_balances(t1, "alice", "bob")
         c = read_balances(t2, "carol", "bob")
         write_balances(t1, {"alice": a["alice"] - 30, "bob": a["bob"] + 30})
-        write_balances(t2, {"carol": c["carol"] - 20, "bob": c["bob"] + 20})  # overwrites t1's bob
+        try:
+            write_balances(t2, {"carol": c["carol"] - 20, "bob": c["bob"] + 20})  # overwrites t1's bob
+        except psycopg.errors.SerializationFailure as e:
+            t2.rollback()
+            print(f"  t2 refused: {e.sqlstate} {e.diag.message_primary}; the application retries it")
         after = total(t1)
-        print(f"total before {before}, after {after}: {before - after} vanished")
-        print("bob has", read_balances(t1, "bob")["bob"], "but should have 100.00")
+        print(f"  total before {before}, after {after}: {before - after} vanished")
+        print("  bob has", read_balances(t1, "bob")["bob"])
+        t1.commit()
+
+
+def main() -> None:
+    demo(IsolationLevel.READ_COMMITTED)  # PostgreSQL's default level
+    demo(IsolationLevel.REPEATABLE_READ)
 
 
 if __name__ == "__main__":

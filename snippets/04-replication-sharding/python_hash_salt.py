@@ -14,16 +14,16 @@ def stable_hash(key: str | int) -> int:
 PROGRAM = "print(hash('user-42') % 3, hash(42) % 3)"
 
 
-def shard_in_new_process(hash_seed: str) -> str:
+def shard_in_new_process(salt: str) -> str:
     """Shard of 'user-42' and of 42 by built-in hash(), in a fresh interpreter with this PYTHONHASHSEED."""
-    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    env = {**os.environ, "PYTHONHASHSEED": salt}
     out = subprocess.run([sys.executable, "-c", PROGRAM], env=env, capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
 
 def main() -> None:
-    for seed in ["1", "2", "3", "4"]:  # each process normally picks a random seed; fixed here to be repeatable
-        print(f"process with PYTHONHASHSEED={seed}: hash('user-42') % 3, hash(42) % 3 =", shard_in_new_process(seed))
+    for salt in ["1", "2", "3", "4"]:  # each process normally picks a random salt; fixed here to be repeatable
+        print(f"process with PYTHONHASHSEED={salt}: hash('user-42') % 3, hash(42) % 3 =", shard_in_new_process(salt))
     print("stable_hash: 'user-42' ->", stable_hash("user-42") % 3, "in every process")
 
 

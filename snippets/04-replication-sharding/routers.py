@@ -31,8 +31,8 @@ def geo_shard(country: str) -> str:
         raise ValueError(f"no region is configured for country {country!r}") from None
 
 
-def seed_js_hash(key: str | int) -> int:
-    """The seed's JavaScript hash, line for line: for a number, key.length is undefined, so the loop never runs."""
+def common_js_hash(key: str | int) -> int:
+    """The common answer's JavaScript hash, line for line: for a number, key.length is undefined, so no loop."""
     h = 0
     for ch in key if isinstance(key, str) else "":
         h = ((h << 5) - h + ord(ch)) & 0xFFFFFFFF  # `hash & hash` truncates to a 32-bit int
@@ -44,8 +44,8 @@ def main() -> None:
     ids = [1, 1000, 1001, 2500, 99_999]
     print("range [1000, 2000]:", {i: range_shard(i, [1000, 2000]) for i in ids})
     print("stable hash % 3:   ", {i: hash_shard(i, 3) for i in ids})
-    print("seed's JS hash % 3:", {i: seed_js_hash(i) % 3 for i in ids})
-    print("seed's JS hash of strings % 3:", {str(i): seed_js_hash(str(i)) % 3 for i in ids})
+    print("common JS hash % 3:", {i: common_js_hash(i) % 3 for i in ids})
+    print("common JS hash of strings % 3:", {str(i): common_js_hash(str(i)) % 3 for i in ids})
     print("geo:", {c: geo_shard(c) for c in ["US", "DE", "JP"]})
     try:
         geo_shard("BR")

@@ -1,4 +1,4 @@
-"""The seed's ShardedDatabase in Python: N real PostgreSQL databases, insert/get routed by a stable hash."""
+"""The common answer's ShardedDatabase in Python: N real PostgreSQL databases, insert/get routed by a stable hash."""
 
 import hashlib
 import os

@@ -12,13 +12,13 @@ SHOWN = ("pool_size", "pool_available", "requests_num", "connections_num", "retu
 configured: list[int] = []  # backend pids; appended by the pool's worker threads
 
 
-def on_connect(conn: psycopg.Connection) -> None:  # the seed's 'connect': once per new connection
+def on_connect(conn: psycopg.Connection) -> None:  # node-postgres' 'connect': once per new connection
     conn.execute("SET statement_timeout = '5s'")
     conn.commit()  # configure must leave the connection idle
     configured.append(conn.info.backend_pid)
 
 
-def on_acquire(conn: psycopg.Connection) -> None:  # the seed's 'acquire': before handing it out
+def on_acquire(conn: psycopg.Connection) -> None:  # node-postgres' 'acquire': before handing it out
     ConnectionPool.check_connection(conn)  # a round trip: a dead connection is replaced, not served
     print("check: connection verified")
 

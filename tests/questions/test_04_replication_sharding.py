@@ -11,11 +11,13 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
+import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -38,6 +40,8 @@ sg = load_snippet("04-replication-sharding/scatter_gather.py")
 reb = load_snippet("04-replication-sharding/rebalance.py")
 rcl = load_snippet("04-replication-sharding/redis_cluster.py")
 SNIPPETS = ALL_SNIPPETS / "04-replication-sharding"
+rro = load_snippet("04-replication-sharding/redis_replicaof.py")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ---------------------------------------------------------------- replication
@@ -177,8 +181,10 @@ def test_postgresql_15_has_no_origin_filter_for_two_way_logical_replication(pair
     with psycopg.connect(primary, autocommit=True) as conn:
         assert conn.execute("SHOW server_version_num").fetchone()[0].startswith("15")  # type: ignore[index]
         with pytest.raises(errors.SyntaxError, match='unrecognized subscription parameter: "origin"'):
-            conn.execute("CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 dbname=postgres' "
-                         "PUBLICATION everything WITH (connect = false, origin = none)")
+            conn.execute(
+                "CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 dbname=postgres' "
+                "PUBLICATION everything WITH (connect = false, origin = none)"
+            )
         assert conn.execute("SELECT count(*) FROM pg_subscription").fetchone() == (0,)
 
 
@@ -230,15 +236,23 @@ def test_range_router_boundaries_and_refusal() -> None:
             routers.range_shard(bad, bounds)
 
 
-# Printed by Node.js 20 running the seed's hash() verbatim (strings: the loop runs; numbers: it does not).
-NODE_SEED_HASH = {"user-1": 836031825, "user-1000": 291298593, "user-1001": 291298594, "user-2500": 291333189,
-                  "user-99999": 447987063, "a much longer key to overflow 32 bits": 974293238,
-                  1: 0, 1000: 0, 99999: 0}
+# Printed by Node.js 20 running the common answer's hash() verbatim (strings: the loop runs; numbers: it does not).
+NODE_COMMON_HASH = {
+    "user-1": 836031825,
+    "user-1000": 291298593,
+    "user-1001": 291298594,
+    "user-2500": 291333189,
+    "user-99999": 447987063,
+    "a much longer key to overflow 32 bits": 974293238,
+    1: 0,
+    1000: 0,
+    99999: 0,
+}
 
 
-def test_seed_hash_matches_javascript_and_sends_every_number_to_shard_0() -> None:
-    assert {k: routers.seed_js_hash(k) for k in NODE_SEED_HASH} == NODE_SEED_HASH
-    assert {routers.seed_js_hash(i) % 3 for i in range(1, 30_001)} == {0}
+def test_common_answers_hash_matches_javascript_and_sends_every_number_to_shard_0() -> None:
+    assert {k: routers.common_js_hash(k) for k in NODE_COMMON_HASH} == NODE_COMMON_HASH
+    assert {routers.common_js_hash(i) % 3 for i in range(1, 30_001)} == {0}
     counts = [0, 0, 0]
     for i in range(1, 30_001):
         counts[routers.hash_shard(i, 3)] += 1
@@ -256,10 +270,15 @@ def test_builtin_hash_is_salted_per_process_and_stable_hash_is_not() -> None:
     outputs = [salt.shard_in_new_process(seed).split() for seed in ("1", "2", "3", "4", "5", "6")]
     assert len({str_shard for str_shard, _ in outputs}) > 1  # hash('user-42') moves between processes
     assert {int_shard for _, int_shard in outputs} == {str(42 % 3)}  # hash(42) == 42: not salted
-    program = (f"import runpy; print(runpy.run_path({salt.__file__!r})['stable_hash']('user-42'))")  # main() not run
+    program = f"import runpy; print(runpy.run_path({salt.__file__!r})['stable_hash']('user-42'))"  # main() not run
     results = {
-        subprocess.run([sys.executable, "-c", program], env={**os.environ, "PYTHONHASHSEED": seed},
-                       capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", program],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for seed in ("1", "2", "random")
     }
     assert results == {str(routers.stable_hash("user-42"))}
@@ -471,3 +490,37 @@ def test_cluster_servers_are_gone_after_the_block() -> None:
     with rcl.redis_cluster() as ports:
         assert all(port_open(p) for p in ports)
     assert not any(port_open(p) or port_open(p + 10000) for p in ports)
+
+
+# ---------------------------------------------------------------- Redis replication and naming
+
+
+def test_redis_replicaof_makes_a_read_only_replica_that_redis_calls_slave_in_role(env: dict[str, str]) -> None:
+    """What the page says each name is: REPLICAOF is the command, errors say 'replica', ROLE says 'slave'."""
+    key = f"{env['DEMO_PREFIX']}:user:1"
+    with rro.master_and_replica() as (master, replica):
+        ports = [master.connection_pool.connection_kwargs["port"], replica.connection_pool.connection_kwargs["port"]]
+        assert replica.info("replication")["role"] == "slave" and replica.role()[0] == "slave"
+        assert master.role()[0] == "master" and master.info("replication")["connected_slaves"] == 1
+        master.set(key, "alice")
+        assert master.wait(1, 5000) == 1
+        assert replica.get(key) == "alice"
+        with pytest.raises(redis.ReadOnlyError, match="read only replica"):
+            replica.set(key, "mallory")
+        assert master.get(key) == "alice"  # the refused write changed nothing
+        replica.execute_command("REPLICAOF", "NO", "ONE")  # the same command, spelled out, promotes it
+        assert replica.role()[0] == "master" and replica.set(key, "bob") is True
+    assert not any(port_open(p) for p in ports)
+
+
+def test_commit_latency_table_shows_spread_and_the_page_orders_no_overlapping_levels() -> None:
+    """The page says the table cannot order remote_write, on and remote_apply: their p25-p75 ranges
+    overlap in the committed results. A re-run that separates them makes this fail, and the prose
+    must change with it."""
+    result = json.loads((ROOT / "benchmarks/results/q04_replication.json").read_text(encoding="utf-8"))
+    table = result["tables"]["commit_latency"]
+    assert "p25–p75 ms" in table["columns"] and any("each round" in c for c in table["columns"])
+    iqr = {row[0].strip("`"): [float(x) for x in row[3].split("–")] for row in table["rows"]}
+    for a, b in itertools.combinations(["remote_write", "on", "remote_apply"], 2):
+        assert iqr[a][0] <= iqr[b][1] and iqr[b][0] <= iqr[a][1], (a, b, iqr)
+    assert all(iqr["off"][1] < iqr[level][0] for level in iqr if level != "off")  # 'off' is clearly cheapest

@@ -1,4 +1,4 @@
-"""The seed's TransferMoney, translated line by line: an unknown receiver makes money vanish."""
+"""The common answer's TransferMoney, translated line by line: an unknown receiver makes money vanish."""
 
 import os
 
@@ -9,10 +9,11 @@ from psycopg.rows import TupleRow
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def seed_transfer(conn: Connection[TupleRow], from_id: str, to_id: str, amount: float) -> None:
+def common_transfer(conn: Connection[TupleRow], from_id: str, to_id: str, amount: float) -> None:
     with conn.transaction():
-        cur = conn.execute("UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s",
-                           [amount, from_id, amount])
+        cur = conn.execute(
+            "UPDATE accounts SET balance = balance - %s WHERE id = %s AND balance >= %s", [amount, from_id, amount]
+        )
         if cur.rowcount == 0:
             raise ValueError("insufficient funds")  # also what an unknown sender gets
         conn.execute("UPDATE accounts SET balance = balance + %s WHERE id = %s", [amount, to_id])
@@ -24,7 +25,7 @@ def main() -> None:
         conn.execute("DROP TABLE IF EXISTS accounts")
         conn.execute("CREATE TABLE accounts (id text PRIMARY KEY, balance numeric(12,2) NOT NULL)")
         conn.execute("INSERT INTO accounts VALUES ('alice', 100.00), ('bob', 50.00)")
-        seed_transfer(conn, "alice", "bobb", 30.0)  # a typo in the receiver's id
+        common_transfer(conn, "alice", "bobb", 30.0)  # a typo in the receiver's id
         print("Transfer successful")
         for row in conn.execute("SELECT id, balance FROM accounts ORDER BY id"):
             print(*row)
