@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import pika
 import psycopg
+from pika.exceptions import ChannelClosedByBroker
 from psycopg.conninfo import make_conninfo
 
 from tests.conftest import load_snippet
@@ -174,3 +176,34 @@ class TcpProxy:
     def close(self) -> None:
         self.listener.close()
         self.cut()
+
+
+def consumer_count(amqp_url: str, queue: str) -> int:
+    """How many consumers a queue has; 0 while it does not exist yet."""
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        return int(connection.channel().queue_declare(queue, passive=True).method.consumer_count or 0)
+    except ChannelClosedByBroker as e:
+        assert e.reply_code == 404, e
+        return 0
+    finally:
+        connection.close()
+
+
+def publish(amqp_url: str, exchange: str, routing_key: str, *bodies: bytes) -> None:
+    """Publish each body, confirmed and mandatory: an unroutable one raises instead of vanishing."""
+    with pika.BlockingConnection(pika.URLParameters(amqp_url)) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        for body in bodies:
+            channel.basic_publish(exchange, routing_key, body, mandatory=True)
+
+
+def drain(amqp_url: str, queue: str) -> list[tuple[bytes, dict[str, Any]]]:
+    """Take every ready message out of a queue: (body, headers) in queue order."""
+    taken = []
+    with pika.BlockingConnection(pika.URLParameters(amqp_url)) as connection:
+        channel = connection.channel()
+        while (got := channel.basic_get(queue, auto_ack=True))[0] is not None:
+            taken.append((got[2] or b"", dict(got[1].headers or {}) if got[1] else {}))
+    return taken

@@ -25,7 +25,10 @@ from tests.questions.microservices_helpers import (
     background,
     black_hole,
     closed_port,
+    consumer_count,
+    drain,
     eventually,
+    publish,
     running_system,
     with_port,
 )
@@ -276,6 +279,55 @@ def test_a_redelivered_event_is_not_applied_twice(system: System, env: dict[str,
     assert system.scalar("inventory", "SELECT count(*) FROM reservations WHERE order_id = %s", [order_id]) == 1
     mine = [a for a in answers if a["order_id"] == order_id]
     assert len(mine) == 3 and all(a == mine[0] for a in mine) and mine[0]["outcome"] == "reserved"  # same answer
+
+
+def test_malformed_events_are_dead_lettered_at_once_and_the_consumer_goes_on(
+    system: System, env: dict[str, str]
+) -> None:
+    """A non-JSON body and an event without its qty go to <queue>.dlq on their first delivery, with
+    the reason; the good event behind them is processed; nothing is left unacked and nothing is lost."""
+    stop, deliveries = threading.Event(), list[str]()
+    prefix, queue = env["DEMO_PREFIX"], f"{env['DEMO_PREFIX']}.inventory.order-created"
+    order_id, event_id = str(uuid.uuid4()), str(uuid.uuid4())
+    no_qty = json.dumps({"event_id": str(uuid.uuid4()), "order_id": str(uuid.uuid4()), "sku": ASYNC_SKU}).encode()
+    good = json.dumps({"event_id": event_id, "order_id": order_id, "user_id": 1, "sku": ASYNC_SKU, "qty": 2}).encode()
+    before = system.scalar("inventory", "SELECT qty FROM stock WHERE sku = %s", [ASYNC_SKU])
+    with background(stop, (consumer.run, (system.db("inventory"), env["AMQP_URL"], prefix, stop, deliveries))):
+        eventually(lambda: consumer_count(env["AMQP_URL"], queue) == 1, what="the consumer listening")
+        publish(env["AMQP_URL"], f"{prefix}.orders", "order.created", b"not json{", no_qty, good)
+        eventually(lambda: event_id in deliveries, what="the good event handled after the bad ones")
+    assert deliveries == [event_id]  # the bad ones were never handled...
+    assert system.scalar("inventory", "SELECT qty FROM stock WHERE sku = %s", [ASYNC_SKU]) == before - 2
+    assert system.scalar("inventory", "SELECT count(*) FROM reservations WHERE order_id = %s", [order_id]) == 1
+    assert drain(env["AMQP_URL"], queue) == []  # ...nor left unacked (they would be back in the queue now)
+    parked = drain(env["AMQP_URL"], f"{queue}.dlq")
+    assert [body for body, _ in parked] == [b"not json{", no_qty]  # ...but kept, byte for byte
+    reasons = [h["x-rejected-reason"] for _, h in parked]
+    assert reasons[0].startswith("body: Invalid JSON") and reasons[1] == "qty: Field required", reasons
+    drain(env["AMQP_URL"], f"{prefix}.orders.stock-replies")  # the good event's reply: nobody consumes it here
+
+
+def test_malformed_replies_are_dead_lettered_at_once_and_the_saga_goes_on(
+    system: System, env: dict[str, str]
+) -> None:
+    """The orders side does the same with stock replies: bad ones parked with the reason, the good one
+    moves its order from pending to confirmed."""
+    stop, replies = threading.Event(), list[str]()
+    prefix, queue = env["DEMO_PREFIX"], f"{env['DEMO_PREFIX']}.orders.stock-replies"
+    order_id = str(uuid.uuid4())
+    system.query("orders", "INSERT INTO orders VALUES (%s, 1, %s, 1, 'pending')", [order_id, ASYNC_SKU])
+    no_outcome = json.dumps({"event_id": str(uuid.uuid4()), "order_id": order_id}).encode()
+    good = json.dumps({"event_id": str(uuid.uuid4()), "order_id": order_id, "outcome": "reserved"}).encode()
+    with background(stop, (saga.run, (system.db("orders"), env["AMQP_URL"], prefix, stop, replies))):
+        eventually(lambda: consumer_count(env["AMQP_URL"], queue) == 1, what="the saga consumer listening")
+        publish(env["AMQP_URL"], f"{prefix}.inventory", "stock.reserved", b"\xff\xfe", no_outcome, good)
+        eventually(lambda: order_id in replies, what="the good reply handled after the bad ones")
+    assert replies == [order_id]
+    assert system.query("orders", "SELECT status FROM orders WHERE id = %s", [order_id]) == [("confirmed",)]
+    assert drain(env["AMQP_URL"], queue) == []
+    parked = drain(env["AMQP_URL"], f"{queue}.dlq")
+    assert [body for body, _ in parked] == [b"\xff\xfe", no_outcome]
+    assert [h["x-rejected-reason"].split(":")[0] for _, h in parked] == ["body", "outcome"]
 
 
 def seed_style_create_order(db: psycopg.Connection[Any], amqp_url: str, exchange: str) -> str:
