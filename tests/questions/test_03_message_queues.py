@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
+from psycopg.conninfo import make_conninfo
 
 from tests.questions.mq_helpers import (
     SNIPPETS,
@@ -281,6 +282,47 @@ def test_manual_ack_a_failed_handler_leaves_its_message_queued(env: dict[str, st
         conn.channel().queue_delete(queue)
 
 
+def test_malformed_messages_go_to_the_dlq_at_once_and_consuming_goes_on(env: dict[str, str]) -> None:
+    """A non-JSON body and a JSON object without order_id, in front of a good order: the good one is
+    handled, the two bad ones are in <queue>.dlq byte for byte, nothing is left in the queue or unacked."""
+    (reliable,) = import_snippets("reliable")
+    queue = f"{env['DEMO_PREFIX']}.malformed"
+    seen: list[int] = []
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        ch = reliable.open_channel(conn, queue)
+        ch.basic_publish("", queue, b"not json{", reliable.PERSISTENT, mandatory=True)
+        reliable.publish(ch, queue, {"id": 7})
+        reliable.publish(ch, queue, {"order_id": 8})
+        assert reliable.consume(ch, queue, lambda p: seen.append(p["order_id"]), prefetch=1) == 1
+        ch.close()  # anything still unacked would now go back to the queue
+        assert seen == [8] and depth(env, queue) == 0
+        ch = conn.channel()
+        parked = []
+        while (got := ch.basic_get(f"{queue}.dlq", auto_ack=True))[0] is not None:
+            parked.append(got[2])
+        assert parked == [b"not json{", b'{"id": 7}']
+        for name in (queue, f"{queue}.dlq"):
+            ch.queue_delete(name)
+
+
+def test_queue_arguments_cannot_be_changed_by_redeclaring(env: dict[str, str]) -> None:
+    """Why reliable.py moves a bad message itself: a queue declared without a dead-letter exchange
+    cannot get one by a new declaration (406 PRECONDITION_FAILED), nor lose one."""
+    queue = f"{env['DEMO_PREFIX']}.no-dlx"
+    dlx = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.dlq"}
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        conn.channel().queue_declare(queue, durable=True)
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            conn.channel().queue_declare(queue, durable=True, arguments=dlx)
+        assert refused.value.reply_code == 406 and "inequivalent arg 'x-dead-letter-exchange'" in str(refused.value)
+        conn.channel().queue_delete(queue)
+        conn.channel().queue_declare(queue, durable=True, arguments=dlx)
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            conn.channel().queue_declare(queue, durable=True)
+        assert refused.value.reply_code == 406
+        conn.channel().queue_delete(queue)
+
+
 # --- poison messages ------------------------------------------------------------------------------
 
 def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str]) -> None:
@@ -395,3 +437,35 @@ def test_kill9_mid_batch_loses_nothing_and_applies_nothing_twice(env: dict[str, 
         # idempotency was exercised: messages came back after their effect had committed
         assert one(conn, "SELECT count(*) FROM deliveries WHERE redelivered AND NOT applied") >= 1
         assert one(conn, "SELECT naive FROM account") > sum(range(1, 101))
+
+
+def test_crash_consumer_parks_malformed_credits_and_goes_on(env: dict[str, str]) -> None:
+    """crash.py's consumer: a body that is not JSON, not an object, an amount that is a string or
+    missing, and a message without an id each go to <queue>.dlq at once; the good credit behind them
+    is applied once; the queue ends empty. (Own schema, so the kill -9 test's account is untouched.)"""
+    (crash,) = import_snippets("crash")
+    queue = f"{env['DEMO_PREFIX']}.credits-malformed"
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("CREATE SCHEMA IF NOT EXISTS malformed_credits")
+    db_url = make_conninfo(env["DATABASE_URL"], options="-c search_path=malformed_credits")
+    bad = [(b"not json{", "bad-1"), (b"[5]", "bad-2"), (b'{"amount": "5"}', "bad-3"), (b'{"total": 5}', "bad-4"),
+           (b'{"amount": 5}', None)]
+    with psycopg.connect(db_url, autocommit=True) as conn, pika.BlockingConnection(
+            pika.URLParameters(env["AMQP_URL"])) as mq:
+        conn.execute(crash.SCHEMA)
+        ch = mq.channel()
+        ch.confirm_delivery()
+        ch.queue_declare(queue, durable=True)
+        for body, message_id in [*bad, (b'{"amount": 42}', "good-1")]:
+            props = pika.BasicProperties(message_id=message_id, delivery_mode=pika.DeliveryMode.Persistent)
+            ch.basic_publish("", queue, body, props, mandatory=True)
+        crash.consume(env["AMQP_URL"], db_url, queue, batch=2)
+        assert depth(env, queue) == 0  # all settled: nothing left, nothing unacked
+        assert one(conn, "SELECT balance FROM account") == 42
+        assert conn.execute("SELECT message_id FROM inbox").fetchall() == [("good-1",)]
+        parked = []
+        while (got := ch.basic_get(f"{queue}.dlq", auto_ack=True))[0] is not None:
+            parked.append(got[2])
+        assert parked == [body for body, _ in bad]  # nothing lost
+        for name in (queue, f"{queue}.dlq"):
+            ch.queue_delete(name)
