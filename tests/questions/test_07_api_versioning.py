@@ -102,6 +102,32 @@ def test_unacceptable_media_type_is_406(client: httpx.Client, accept: str) -> No
     assert "acceptable: application/json or application/vnd.api.v1+json" in r.json()["error"]
 
 
+@pytest.mark.parametrize(("path", "accept", "version"), [
+    ("/api/users", "application/json;q=0, */*", "2"),
+    ("/api/v1/users", "application/json;q=0, */*", "1"),
+    ("/api/users", "application/json;q=0, application/*", "2"),
+    ("/api/users", "application/json;q=0.5, application/*;q=0.9", "2"),
+    ("/api/users", "application/vnd.api.v2+json;q=0, application/json;q=0, */*", "1"),
+])
+def test_a_refused_type_is_not_served_through_a_wildcard(client: httpx.Client, path: str, accept: str,
+                                                          version: str) -> None:
+    """RFC 9110 12.5.1: the most specific range that matches a type decides its q; a wildcard does not
+    override application/json;q=0. So the answer is a vendor type the wildcard allows, never the refused one."""
+    r = client.get(path, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == f"application/vnd.api.v{version}+json"
+    assert r.headers["API-Version"] == version and version_of(r.json()) == version
+
+
+def test_an_unknown_version_is_400_when_named_but_406_when_only_accepted(client: httpx.Client) -> None:
+    """A version named in the path, query, header or host that does not exist makes the request wrong (400);
+    Accept only lists what the client can take, so nothing there we can produce is 406 Not Acceptable."""
+    assert client.get("/api/users", headers={"API-Version": "9"}).status_code == 400
+    assert client.get("/api/v9/users").status_code == 400
+    r = client.get("/api/users", headers={"Accept": "application/vnd.api.v9+json"})
+    assert r.status_code == 406 and r.json()["error"].startswith("cannot produce")
+
+
 @pytest.mark.parametrize(("path", "headers"), [
     ("/api/users", {}), ("/api/users", {"Accept": "text/html"}), ("/api/v1/users", {}),
     ("/api/users", {"API-Version": "9"}), ("/api/v0/users", {}),
@@ -139,7 +165,10 @@ def test_deprecated_version_sends_standard_deprecation_sunset_and_link(client: h
     successor = client.get(rels["successor-version"])
     assert successor.status_code == 200 and successor.headers["API-Version"] == info.successor
     assert "Deprecation" not in successor.headers and "Sunset" not in successor.headers
-    assert client.get(rels["deprecation"]).json()["versions"]["1"]["status"] == "deprecated"
+    policy = client.get(rels["deprecation"])  # RFC 9745: information about the deprecation, for people
+    assert policy.status_code == 200 and policy.headers["content-type"].startswith("text/html")
+    assert 'rel="deprecation"; type="text/html"' in r.headers["Link"]
+    assert "<li>v1: deprecated, deprecated since 2026-01-01, gone from 2027-06-30; move to v2</li>" in policy.text
     assert not [h for h in r.headers if h.lower().startswith("x-")]  # no X-API-Deprecated style headers
 
 
