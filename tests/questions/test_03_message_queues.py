@@ -65,6 +65,7 @@ def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
 
 # --- background jobs ------------------------------------------------------------------------------
 
+
 def test_api_returns_before_any_worker_runs_then_a_worker_process_sends(
     jobs: ModuleType, db: psycopg.Connection[Any], request: pytest.FixtureRequest
 ) -> None:
@@ -87,8 +88,14 @@ def test_api_call_fails_loudly_when_the_broker_is_down(jobs: ModuleType, db: psy
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     call = "import jobs, psycopg\nwith psycopg.connect(jobs.DATABASE_URL) as c: jobs.create_user(c, 'gina@example.com')"
-    res = subprocess.run([sys.executable, "-c", call], cwd=SNIPPETS, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/%2F"})
+    res = subprocess.run(
+        [sys.executable, "-c", call],
+        cwd=SNIPPETS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/%2F"},
+    )
     assert res.returncode == 1 and "dramatiq.errors.ConnectionClosed" in res.stderr, res.stderr[-2000:]
     assert one(db, "SELECT count(*) FROM users WHERE email = 'gina@example.com'") == 1
 
@@ -102,7 +109,9 @@ def test_failing_job_is_retried_with_exponential_backoff(
     wait_until(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
     rows = db.execute(
         "SELECT attempt, ok, extract(epoch FROM at - lag(at) OVER (ORDER BY attempt)) * 1000"
-        " FROM email_attempts WHERE user_id = %s ORDER BY attempt", [uid]).fetchall()
+        " FROM email_attempts WHERE user_id = %s ORDER BY attempt",
+        [uid],
+    ).fetchall()
     assert [(a, ok) for a, ok, _ in rows] == [(1, False), (2, False), (3, True)]
     assert rows[1][2] >= 200 and rows[2][2] >= 400, rows
 
@@ -148,6 +157,7 @@ def test_worker_killed_mid_job_the_job_runs_again(
 
 # --- publish/subscribe vs competing consumers ----------------------------------------------------
 
+
 def test_fan_out_gives_every_service_every_event(env: dict[str, str]) -> None:
     (events,) = import_snippets("events")
     got = events.fan_out(env["AMQP_URL"], env["DEMO_PREFIX"], 50)
@@ -186,6 +196,7 @@ def test_durable_queue_keeps_events_for_a_service_that_is_down(env: dict[str, st
 
 
 # --- the reliable producer/consumer ---------------------------------------------------------------
+
 
 def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict[str, str]) -> None:
     (reliable,) = import_snippets("reliable")
@@ -325,6 +336,7 @@ def test_queue_arguments_cannot_be_changed_by_redeclaring(env: dict[str, str]) -
 
 # --- poison messages ------------------------------------------------------------------------------
 
+
 def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str]) -> None:
     (poison,) = import_snippets("poison_requeue")
     queue = f"{env['DEMO_PREFIX']}.poison"
@@ -342,9 +354,7 @@ def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str
         conn.channel().queue_delete(queue)
 
 
-def run_dead_letter(
-    env: dict[str, str], bodies: list[bytes], dead: int
-) -> tuple[list[int], dict[int, int], list[Any]]:
+def run_dead_letter(env: dict[str, str], bodies: list[bytes], dead: int) -> tuple[list[int], dict[int, int], list[Any]]:
     """Publish bodies to a fresh payments queue, consume the fixed way, wait for `dead` messages in
     the DLQ (dead-lettering is asynchronous); return done, attempts, the DLQ's messages."""
     (dl,) = import_snippets("dead_letter")
@@ -419,10 +429,13 @@ def test_delivery_limit_dead_letters_even_if_every_consumer_crashes(env: dict[st
 
 # --- crash safety ---------------------------------------------------------------------------------
 
+
 def test_kill9_mid_batch_loses_nothing_and_applies_nothing_twice(env: dict[str, str]) -> None:
     (crash,) = import_snippets("crash")
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn, pika.BlockingConnection(
-            pika.URLParameters(env["AMQP_URL"])) as mq:
+    with (
+        psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn,
+        pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as mq,
+    ):
         conn.execute(crash.SCHEMA)
         crash.publish_credits(mq.channel(), crash.QUEUE, 100)
         assert crash.kill_mid_batch(conn, after=30) == -9  # really SIGKILLed
@@ -448,10 +461,17 @@ def test_crash_consumer_parks_malformed_credits_and_goes_on(env: dict[str, str])
     with psycopg.connect(env["DATABASE_URL"], autocommit=True) as admin:
         admin.execute("CREATE SCHEMA IF NOT EXISTS malformed_credits")
     db_url = make_conninfo(env["DATABASE_URL"], options="-c search_path=malformed_credits")
-    bad = [(b"not json{", "bad-1"), (b"[5]", "bad-2"), (b'{"amount": "5"}', "bad-3"), (b'{"total": 5}', "bad-4"),
-           (b'{"amount": 5}', None)]
-    with psycopg.connect(db_url, autocommit=True) as conn, pika.BlockingConnection(
-            pika.URLParameters(env["AMQP_URL"])) as mq:
+    bad = [
+        (b"not json{", "bad-1"),
+        (b"[5]", "bad-2"),
+        (b'{"amount": "5"}', "bad-3"),
+        (b'{"total": 5}', "bad-4"),
+        (b'{"amount": 5}', None),
+    ]
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as mq,
+    ):
         conn.execute(crash.SCHEMA)
         ch = mq.channel()
         ch.confirm_delivery()
