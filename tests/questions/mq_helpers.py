@@ -126,12 +126,16 @@ class ThrowawayRabbit:
         (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
         (self.dir / "enabled_plugins").write_text("[].\n")
         self.env = {
-            "HOME": "/var/lib/rabbitmq", "RABBITMQ_NODENAME": f"q03tmp{self.port}@localhost",
-            "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(dist),
+            "HOME": "/var/lib/rabbitmq",
+            "RABBITMQ_NODENAME": f"q03tmp{self.port}@localhost",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(dist),
             "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
-            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"), "RABBITMQ_LOG_BASE": str(self.dir / "log"),
-            "RABBITMQ_PID_FILE": str(self.dir / "pid"), "ERL_CRASH_DUMP": str(self.dir / "erl_crash.dump"),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+            "RABBITMQ_PID_FILE": str(self.dir / "pid"),
+            "ERL_CRASH_DUMP": str(self.dir / "erl_crash.dump"),
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
@@ -141,8 +145,9 @@ class ThrowawayRabbit:
         env = [f"{k}={v}" for k, v in self.env.items()]
         cmd = ["runuser", "-u", "rabbitmq", "--", "env", *env, str(RABBITMQ_SERVER)]
         with open(self.dir / "server.out", "ab") as out:
-            self.proc = subprocess.Popen(cmd, cwd=self.dir, stdout=out, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=self.dir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -177,3 +182,65 @@ def throwaway_rabbit() -> Iterator[ThrowawayRabbit]:
         yield rabbit
     finally:
         rabbit.close()
+
+
+class ThrowawayRedis:
+    """A redis-server of our own on a free port with its data in a temp dir (never the shared 6379),
+    with AOF on or off, that a test may kill -9 and restart on the same port and data."""
+
+    def __init__(self, appendonly: bool) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="q03-redis-"))
+        self.port, self.appendonly = free_port(), appendonly
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        cmd = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]  # snapshots (save): the compiled-in defaults
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"throwaway redis-server did not start: see {self.dir}/redis.log")
+            time.sleep(0.05)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: no shutdown save, no flush
+        assert self.proc.wait(timeout=30) == -signal.SIGKILL
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_redis(appendonly: bool) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(appendonly)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()

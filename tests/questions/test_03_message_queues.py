@@ -27,6 +27,7 @@ from tests.questions.mq_helpers import (
     exists,
     import_snippets,
     throwaway_rabbit,
+    throwaway_redis,
     wait_until,
 )
 
@@ -153,6 +154,55 @@ def test_worker_killed_mid_job_the_job_runs_again(
         again.terminate()
         assert again.wait(timeout=30) == 0
     assert one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 2
+
+
+def test_dramatiq_dead_letter_queue_keeps_messages_for_seven_days(jobs: ModuleType, env: dict[str, str]) -> None:
+    """Dead jobs are not kept forever: Dramatiq declares QUEUE.XQ with x-message-ttl = 7 days. The broker
+    confirms it: re-declaring with exactly that TTL is accepted, with any other it is refused (406)."""
+    week_ms = 7 * 24 * 3600 * 1000
+    jobs.dramatiq.get_broker().declare_queue(jobs.QUEUE, ensure=True)
+    with channel(env) as ch:
+        ch.queue_declare(f"{jobs.QUEUE}.XQ", durable=True, arguments={"x-message-ttl": week_ms})  # equivalent
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            ch.queue_declare(f"{jobs.QUEUE}.XQ", durable=True, arguments={"x-message-ttl": week_ms + 1})
+    assert refused.value.reply_code == 406 and "x-message-ttl" in str(refused.value)
+
+
+SEED_CONSUMER_JS = """
+// amqplib calls a consume callback from its channel's 'delivery' event listener
+// (lib/channel.js: this.on('delivery', this.handleDelivery)) and ignores what the callback returns.
+const { EventEmitter } = require('node:events');
+const channel = new EventEmitter();
+channel.on('delivery', async (msg) => {       // the common answer's consumer, unchanged from here on
+  const content = JSON.parse(msg.content.toString());
+  try { channel.emit('ack', msg); } catch (error) { channel.emit('nack', msg); }
+});
+channel.emit('delivery', { content: Buffer.from('not json{') });
+setTimeout(() => console.log('still running, the message neither acked nor nacked'), 500);
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "crashes"),
+    [([], True), (["--unhandled-rejections=warn"], False)],
+    ids=["node-default", "pre-15-behaviour"],
+)
+def test_the_common_consumer_crashes_node_15_and_later(flags: list[str], crashes: bool) -> None:
+    """JSON.parse throws inside the async callback: the promise amqplib ignores is rejected. Since Node 15
+    an unhandled rejection ends the process (exit 1): a crash loop under a supervisor. With the old 'warn'
+    behaviour the process lives on and the message stays unacked: the stall the page describes."""
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
+    assert int(version.lstrip("v").split(".")[0]) >= 15, version
+    res = subprocess.run(["node", *flags, "-e", SEED_CONSUMER_JS], capture_output=True, text=True, timeout=30)
+    assert "SyntaxError" in res.stderr, res.stderr
+    assert (res.returncode, "still running" in res.stdout) == ((1, False) if crashes else (0, True)), res
+
+
+def test_the_page_ran_on_rabbitmq_3_10(env: dict[str, str]) -> None:
+    """The version note on the page: the behaviour shown was observed on RabbitMQ 3.10."""
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        version = conn._impl.server_properties["version"]
+    assert (version.decode() if isinstance(version, bytes) else str(version)).startswith("3.10."), version
 
 
 # --- publish/subscribe vs competing consumers ----------------------------------------------------
@@ -489,3 +539,28 @@ def test_crash_consumer_parks_malformed_credits_and_goes_on(env: dict[str, str])
         assert parked == [body for body, _ in bad]  # nothing lost
         for name in (queue, f"{queue}.dlq"):
             ch.queue_delete(name)
+
+
+@pytest.mark.parametrize(("appendonly", "survivors"), [(False, 0), (True, 20)], ids=["no-aof", "appendonly-yes"])
+def test_redis_job_queue_survives_a_redis_kill9_only_with_aof(
+    appendonly: bool, survivors: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a throwaway redis-server of our own: 20 jobs queued (send() returned for each), then Redis is
+    SIGKILLed and restarted on the same data directory. Without AOF (the default snapshots have not run
+    yet) every job is gone; with appendonly yes all 20 are back and a worker does them."""
+    with throwaway_redis(appendonly) as server:
+        monkeypatch.setenv("REDIS_URL", server.url)
+        monkeypatch.setenv("DEMO_PREFIX", "q03-kill9")
+        (redis_jobs,) = import_snippets("redis_jobs")
+        for image_id in range(20):
+            redis_jobs.make_thumbnail.send(image_id)
+        assert redis_jobs.queued() == 20
+        redis_jobs.broker.close()
+        server.kill9()
+        server.start()
+        (redis_jobs,) = import_snippets("redis_jobs")  # a fresh broker, as a restarted app would have
+        assert redis_jobs.queued() == survivors
+        if survivors:
+            redis_jobs.run_worker_until(done=20)
+            assert redis_jobs.queued() == 0
+        redis_jobs.broker.close()
