@@ -42,7 +42,7 @@ class Unavailable(Exception):
     """No answer, or a 5xx: worth a retry, and counted by the circuit breaker."""
 
 
-ATTEMPT_S, CALL_S = 1.0, 2.0  # one try, and a whole call with its retries: status line, headers and body
+ATTEMPT_S, CALL_S = 1.0, 3.0  # one try, and a whole call with its retries: status line, headers and body
 
 
 def ensure_database(base_url: str, service: str) -> str:

@@ -287,7 +287,7 @@ def keys(r: redis.Redis, prefix: str) -> list[bytes]:
     return sorted(r.scan_iter(f"{prefix}:*"))
 
 
-def test_seed_incr_then_expire_leaves_a_key_without_ttl(env: dict[str, str], r: redis.Redis, prefix: str) -> None:
+def test_common_incr_then_expire_leaves_a_key_without_ttl(env: dict[str, str], r: redis.Redis, prefix: str) -> None:
     """A client killed between INCR and EXPIRE leaves a counter with no TTL: the user is refused
     after `limit` more calls and the key never expires (TTL -1), i.e. blocked forever."""
     key = f"{prefix}:naive:alice"
