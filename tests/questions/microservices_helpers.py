@@ -128,6 +128,7 @@ class TcpProxy:
         self.port = int(self.listener.getsockname()[1])
         self.up = True
         self.refused = 0
+        self.accepted = 0  # connections passed through to the target
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -150,6 +151,7 @@ class TcpProxy:
                 continue
             with self.lock:
                 self.sockets += [client, upstream]
+                self.accepted += 1
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 

@@ -19,6 +19,7 @@ import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
 from psycopg.conninfo import make_conninfo
 
+from tests.questions.microservices_helpers import TcpProxy, with_port
 from tests.questions.mq_helpers import (
     SNIPPETS,
     channel,
@@ -257,6 +258,51 @@ def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict
         with pytest.raises(UnroutableError):
             reliable.publish(ch, missing, {"order_id": 1})
     assert not exists(env, missing)  # both were dropped by the broker: nothing holds them
+
+
+def test_a_connection_per_message_means_a_handshake_per_message(env: dict[str, str]) -> None:
+    """The common publishMessage() connects, opens a channel, publishes and closes, per message: through a
+    counting TCP proxy, 10 messages open 10 connections (each a TCP and AMQP handshake); reliable.py's
+    way opens one. (What that costs per message is measured by the benchmark on the page.)"""
+    (reliable,) = import_snippets("reliable")
+    queue = f"{env['DEMO_PREFIX']}.per-connection"
+    amqp = pika.URLParameters(env["AMQP_URL"])
+    proxy = TcpProxy((amqp.host, amqp.port))
+    try:
+        via_proxy = with_port(env["AMQP_URL"], proxy.port)
+        for i in range(10):  # the common answer's way
+            with pika.BlockingConnection(pika.URLParameters(via_proxy)) as conn:
+                ch = conn.channel()
+                ch.queue_declare(queue, durable=True)
+                ch.basic_publish("", queue, json.dumps({"order_id": i}).encode())
+        per_message, proxy.accepted = proxy.accepted, 0
+        with pika.BlockingConnection(pika.URLParameters(via_proxy)) as conn:  # reliable.py's way
+            ch = reliable.open_channel(conn, queue)
+            for i in range(10):
+                reliable.publish(ch, queue, {"order_id": i})
+        reused = proxy.accepted
+    finally:
+        proxy.close()
+    assert (per_message, reused) == (10, 1)
+    assert depth(env, queue) == 20
+    with channel(env) as ch:
+        ch.queue_delete(queue)
+
+
+def test_without_confirms_a_publish_returns_before_the_broker_decides(env: dict[str, str]) -> None:
+    """'Sent' without confirms means written to the socket: a publish to an exchange that does not exist
+    returns normally (the broker closes the channel afterwards); with confirms the same call raises."""
+    missing = f"{env['DEMO_PREFIX']}.no-such-exchange"
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        ch = conn.channel()
+        ch.basic_publish(missing, "order.created", b"{}")  # no error: nothing waited for an answer
+        conn.process_data_events(time_limit=0.5)
+        assert not ch.is_open  # ...the broker refused it a moment later, after the caller moved on
+        confirmed = conn.channel()
+        confirmed.confirm_delivery()
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            confirmed.basic_publish(missing, "order.created", b"{}")
+        assert refused.value.reply_code == 404
 
 
 def test_queue_is_durable_and_messages_persistent(env: dict[str, str]) -> None:
