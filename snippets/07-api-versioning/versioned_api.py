@@ -217,6 +217,7 @@ CALLS: list[tuple[str, dict[str, str]]] = [
     ("/api/users?version=2", {}),  # query parameter
     ("/api/users", {"API-Version": "3"}),  # custom header
     ("/api/users", {"Accept": "application/vnd.api.v2+json"}),  # content negotiation
+    ("/api/users", {"Accept": "application/json;q=0, */*"}),  # anything but plain JSON
     ("/users", {"Host": "v1.api.example.com"}),  # subdomain
     ("/api/users", {}),  # nothing asked: the default
     ("/api/users", {"API-Version": "9"}),

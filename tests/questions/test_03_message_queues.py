@@ -202,7 +202,7 @@ def test_the_common_consumer_crashes_node_15_and_later(flags: list[str], crashes
 def test_the_page_ran_on_rabbitmq_3_10(env: dict[str, str]) -> None:
     """The version note on the page: the behaviour shown was observed on RabbitMQ 3.10."""
     with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
-        version = conn._impl.server_properties["version"]
+        version = conn._impl.server_properties["version"]  # type: ignore[attr-defined]
     assert (version.decode() if isinstance(version, bytes) else str(version)).startswith("3.10."), version
 
 
