@@ -52,7 +52,9 @@ def park(
     """Keep a message we can never handle in <queue>.dlq, with the reason; confirmed, so the caller may ack."""
     reason = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'body'}: {x['msg']}" for x in error.errors())
     headers = {**(props.headers or {}), "x-rejected-reason": reason}
-    channel.basic_publish("", f"{queue}.dlq", body, pika.BasicProperties(delivery_mode=2, headers=headers), True)
+    channel.basic_publish(
+        "", f"{queue}.dlq", body, pika.BasicProperties(delivery_mode=2, headers=headers), mandatory=True
+    )
 
 
 def run(db_url: str, amqp_url: str, prefix: str, stop: threading.Event, deliveries: list[str]) -> None:

@@ -5,7 +5,6 @@ import os
 import time
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -18,7 +17,7 @@ broker = RedisBroker(url=REDIS_URL, namespace=NAMESPACE)  # type: ignore[no-unty
 @dramatiq.actor(broker=broker, queue_name=QUEUE, max_retries=3, min_backoff=100)
 def make_thumbnail(image_id: int) -> None:
     """Stand-in for the real work; records what it did in Redis."""
-    redis.Redis.from_url(REDIS_URL).sadd(f"{NAMESPACE}:done", image_id)
+    broker.client.sadd(f"{NAMESPACE}:done", image_id)  # the broker's own Redis client and its pool
 
 
 def queued() -> int:

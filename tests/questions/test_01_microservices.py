@@ -330,6 +330,8 @@ def test_a_redelivered_event_is_not_applied_twice(system: System, env: dict[str,
     }
     before = system.scalar("inventory", "SELECT qty FROM stock WHERE sku = %s", [ASYNC_SKU])
     with background(stop, (consumer.run, (system.db("inventory"), env["AMQP_URL"], prefix, stop, deliveries))):
+        queue = f"{prefix}.inventory.order-created"  # published only once it is bound: not lost when run first
+        eventually(lambda: consumer_count(env["AMQP_URL"], queue) == 1, what="the consumer listening")
         conn = pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"]))
         channel = conn.channel()
         for _ in range(3):  # the broker may deliver the same message again (a relay retry, a requeue)
