@@ -1,6 +1,7 @@
 """What the proofs (tests/questions/) and the benchmarks share: loading a snippet, waiting for a
 condition, the environment of a space, ports, RabbitMQ queue depths, PostgreSQL sessions, a process tree,
-and throwaway infrastructure of our own (a RabbitMQ node that may be killed, a TCP proxy that can be cut).
+and throwaway infrastructure of our own (a RabbitMQ node or a redis-server that may be killed, a TCP
+proxy that can be cut).
 The shared services are never reconfigured, stopped or restarted from here."""
 
 from __future__ import annotations
@@ -253,6 +254,68 @@ def throwaway_rabbit() -> Iterator[ThrowawayRabbit]:
         rabbit.close()
 
 
+class ThrowawayRedis:
+    """A redis-server of our own on a free port with its data in a temp dir (never the shared 6379),
+    with AOF on or off, that a test may kill -9 and restart on the same port and data."""
+
+    def __init__(self, appendonly: bool) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="throwaway-redis-"))
+        self.port, self.appendonly = free_port(), appendonly
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        cmd = [
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
+        ]  # snapshots (save): the compiled-in defaults
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"throwaway redis-server did not start: see {self.dir}/redis.log")
+            time.sleep(0.05)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()  # SIGKILL: no shutdown save, no flush
+        assert self.proc.wait(timeout=30) == -signal.SIGKILL
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_redis(appendonly: bool) -> Iterator[ThrowawayRedis]:
+    server = ThrowawayRedis(appendonly)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
 class TcpProxy:
     """127.0.0.1:<port> -> target. cut() drops every connection and refuses new ones until restore():
     a network partition between one client and a server, without touching the shared server."""
@@ -263,6 +326,7 @@ class TcpProxy:
         self.port = int(self.listener.getsockname()[1])
         self.up = True
         self.refused = 0
+        self.accepted = 0  # connections passed through to the target
         self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -285,6 +349,7 @@ class TcpProxy:
                 continue
             with self.lock:
                 self.sockets += [client, upstream]
+                self.accepted += 1
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 

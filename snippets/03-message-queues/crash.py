@@ -1,6 +1,7 @@
 """kill -9 a consumer mid-batch: every message is redelivered, and an inbox table makes the
 redelivery harmless. Effect and inbox row commit together; the ack comes after, in batches."""
 
+# --8<-- [start:inbox]
 import json
 import os
 import signal
@@ -34,17 +35,37 @@ def apply(conn: psycopg.Connection, message_id: str, amount: int, redelivered: b
     return new
 
 
+# --8<-- [end:inbox]
+
+
+# --8<-- [start:consume]
+def credit_of(props: pika.BasicProperties, body: bytes) -> int | None:
+    """The amount to credit, or None if the message is malformed: no id, not JSON, no integer amount."""
+    try:
+        amount = json.loads(body)["amount"]
+    except (ValueError, TypeError, KeyError):  # not JSON / not an object / no amount
+        return None
+    return amount if props.message_id and type(amount) is int else None
+
+
 def consume(amqp_url: str, db_url: str, queue: str, batch: int = 25, work: float = 0.01) -> None:
-    """Ack every `batch` messages (fewer round trips); the queue idle for 1 s means done."""
+    """Ack every `batch` messages (fewer round trips); the queue idle for 1 s means done.
+    A malformed message is copied to <queue>.dlq (confirmed) and acked at once; the rest go on."""
     with psycopg.connect(db_url, autocommit=True) as conn, pika.BlockingConnection(pika.URLParameters(amqp_url)) as mq:
         ch = mq.channel()
+        ch.confirm_delivery()
+        ch.queue_declare(f"{queue}.dlq", durable=True)
         ch.basic_qos(prefetch_count=2 * batch)
         unacked, last = 0, 0
         for method, props, body in ch.consume(queue, inactivity_timeout=1.0):
             if method is None or props is None or body is None:
                 break
-            msg = json.loads(body)
-            apply(conn, props.message_id or "", msg["amount"], bool(method.redelivered))
+            amount = credit_of(props, body)
+            if amount is None:  # retrying cannot fix it: park it, ack just this one, go on
+                ch.basic_publish("", f"{queue}.dlq", body, props, mandatory=True)
+                ch.basic_ack(method.delivery_tag or 0)
+                continue
+            apply(conn, props.message_id or "", amount, bool(method.redelivered))
             time.sleep(work)  # the rest of the work
             unacked, last = unacked + 1, method.delivery_tag or 0
             if unacked == batch:
@@ -54,6 +75,10 @@ def consume(amqp_url: str, db_url: str, queue: str, batch: int = 25, work: float
             ch.basic_ack(last, multiple=True)
 
 
+# --8<-- [end:consume]
+
+
+# --8<-- [start:demo]
 def publish_credits(ch: BlockingChannel, queue: str, n: int) -> None:
     ch.confirm_delivery()
     ch.queue_declare(queue, durable=True)
@@ -72,8 +97,10 @@ def kill_mid_batch(conn: psycopg.Connection, after: int) -> int:
 
 
 def main() -> None:
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn, pika.BlockingConnection(
-            pika.URLParameters(AMQP_URL)) as mq:
+    with (
+        psycopg.connect(DATABASE_URL, autocommit=True) as conn,
+        pika.BlockingConnection(pika.URLParameters(AMQP_URL)) as mq,
+    ):
         conn.execute(SCHEMA)
         ch = mq.channel()
         publish_credits(ch, QUEUE, 100)
@@ -83,8 +110,10 @@ def main() -> None:
         consume(AMQP_URL, DATABASE_URL, QUEUE)
         ch.queue_delete(QUEUE)
         bal, naive = conn.execute("SELECT balance, naive FROM account").fetchone() or (0, 0)
-        applied, = conn.execute("SELECT count(*) FROM inbox").fetchone() or (0,)
-        skipped, = conn.execute("SELECT count(*) FROM deliveries WHERE redelivered AND NOT applied").fetchone() or (0,)
+        (applied,) = conn.execute("SELECT count(*) FROM inbox").fetchone() or (0,)
+        (skipped,) = conn.execute("SELECT count(*) FROM deliveries WHERE redelivered AND NOT applied").fetchone() or (
+            0,
+        )
         print(f"applied {applied}/100, lost {100 - applied}, double-applied {bal - 5050} (balance {bal})")
         print("redelivered after their credit was committed, skipped by the inbox:", skipped > 0)
         print("without the inbox the balance would be too high:", naive > 5050)
@@ -95,3 +124,4 @@ if __name__ == "__main__":
         consume(AMQP_URL, DATABASE_URL, QUEUE)
     else:
         main()
+# --8<-- [end:demo]

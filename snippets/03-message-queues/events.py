@@ -23,8 +23,13 @@ def deliver(url: str, exchange: str, queues: dict[str, str], n: int) -> dict[str
             ch.queue_declare(queue, durable=True)
             ch.queue_bind(queue, exchange, routing_key="order.created")
 
-            def handle(c: BlockingChannel, m: pika.spec.Basic.Deliver, p: pika.BasicProperties, body: bytes,
-                       service: str = service) -> None:
+            def handle(
+                c: BlockingChannel,
+                m: pika.spec.Basic.Deliver,
+                p: pika.BasicProperties,
+                body: bytes,
+                service: str = service,
+            ) -> None:
                 got[service].append(json.loads(body)["order_id"])  # inventory.reserve(...), notify(...) ...
                 c.basic_ack(m.delivery_tag or 0)
 
@@ -46,7 +51,7 @@ def fan_out(url: str, prefix: str, n: int) -> dict[str, list[int]]:
 
 
 def shared_queue(url: str, prefix: str, n: int) -> dict[str, list[int]]:
-    """The seed's picture: one queue, three consumers. They compete: each event reaches ONE service."""
+    """The common answer's picture: one queue, three consumers. They compete: each event reaches ONE service."""
     return deliver(url, f"{prefix}.orders", {s: f"{prefix}.order-events" for s in SERVICES}, n)
 
 

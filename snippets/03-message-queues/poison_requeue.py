@@ -1,4 +1,4 @@
-"""The seed's consumer: on any error nack(requeue=True). A message that always fails comes straight
+"""The common answer's consumer: on any error nack(requeue=True). A message that always fails comes straight
 back, forever. We let it loop for one second only, and count."""
 
 import os
@@ -16,12 +16,12 @@ def handle(body: bytes) -> None:
 
 
 def requeue_loop(ch: BlockingChannel, queue: str, seconds: float) -> int:
-    """Consume the seed's way for `seconds`; return how many times the broker delivered."""
+    """Consume the common answer's way for `seconds`; return how many times the broker delivered."""
     deliveries = 0
     deadline = time.monotonic() + seconds
     ch.basic_qos(prefetch_count=1)
     for method, _props, body in ch.consume(queue, inactivity_timeout=0.1):
-        if time.monotonic() > deadline:  # our time bound, not the seed's
+        if time.monotonic() > deadline:  # our time bound, not the common answer's
             ch.cancel()  # stop deliveries, then give back the one in hand
             if method is not None:
                 ch.basic_nack(method.delivery_tag or 0, requeue=True)
@@ -33,7 +33,7 @@ def requeue_loop(ch: BlockingChannel, queue: str, seconds: float) -> int:
             handle(body)
             ch.basic_ack(method.delivery_tag or 0)
         except ValueError:
-            ch.basic_nack(method.delivery_tag or 0, requeue=True)  # the seed: straight back to the queue
+            ch.basic_nack(method.delivery_tag or 0, requeue=True)  # the common answer: straight back to the queue
     return deliveries
 
 
@@ -51,6 +51,7 @@ def main() -> None:
         method, _props, body = next(ch.consume(queue, inactivity_timeout=10))
         print("still queued, next delivery:", body, "redelivered:", method is not None and method.redelivered)
         ch.queue_delete(queue)
+
 
 if __name__ == "__main__":
     main()

@@ -49,17 +49,17 @@ def create_app(redis_url: str, prefix: str, limit: int, window: int) -> FastAPI:
 
 
 @contextmanager
-def serve(app: FastAPI, **options: Any) -> Iterator[str]:
-    """Run uvicorn on a free 127.0.0.1 port in a thread; stop it on exit."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+def serve(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterator[str]:
+    """Run uvicorn on a free port of host (127.0.0.1, or ::1) in a thread; stop it on exit."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.bind((host, 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", **options))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     while not server.started and thread.is_alive():
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"http://{f'[{host}]' if ':' in host else host}:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join()

@@ -59,7 +59,7 @@ def main() -> None:
         print(name, [(d.allowed, d.remaining) for d in decisions], "TTL set:", 0 < r.ttl(key) <= 60)
         r.delete(key)
     stuck = f"{prefix}:fw:stuck"
-    r.set(stuck, 3)  # what the seed's code leaves after a crash: a full counter without a TTL
+    r.set(stuck, 3)  # what the common answer's code leaves after a crash: a full counter without a TTL
     allow_lua(r, stuck, limit=3, window=60)
     print("counter left without TTL, after one scripted call: TTL set:", 0 < r.ttl(stuck) <= 60)
     r.delete(stuck)

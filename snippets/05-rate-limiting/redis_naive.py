@@ -1,4 +1,4 @@
-"""The seed's Redis limiter, ported as is: INCR, then EXPIRE only when the counter is new.
+"""The common answer's Redis limiter, ported as is: INCR, then EXPIRE only when the counter is new.
 Two round trips, not atomic: a client that dies between them leaves a counter with no TTL."""
 
 import multiprocessing

@@ -18,7 +18,7 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 
@@ -62,6 +62,8 @@ def render(version: str) -> dict[str, Any]:
         {"id": str(i), "given_name": n.split()[0], "family_name": n.split()[1], "email": e} for i, n, e in USERS
     ]
     return {"users": users} if version == "2" else {"data": users, "next_cursor": None}  # v3 (beta): new envelope
+
+
 # --8<-- [end:representations]
 
 
@@ -77,24 +79,36 @@ VND = re.compile(r"application/vnd\.api\.v(\w+)\+json")
 HOST = re.compile(r"v(\w+)\.api\.example\.com(:\d+)?")
 
 
-def accept_version(accept: str | None) -> str | None:
-    """The version an Accept header asks for; None when plain JSON (or no Accept) will do."""
+def accept_version(accept: str | None, named: str | None) -> str | None:
+    """The version an Accept header picks (None: plain JSON, or no Accept). RFC 9110 12.5.1: each type we can
+    produce gets the q of the MOST SPECIFIC range matching it, so 'application/json;q=0, */*' refuses JSON."""
     if not accept:
         return None  # no Accept header means "anything": the default version, not an error
-    ranges = []
+    ranges: dict[str, tuple[float, int]] = {}  # media range -> (q, position in the header)
     for i, part in enumerate(accept.split(",")):
         media, *params = (p.strip().lower() for p in part.split(";"))
         q = next((p[2:] for p in params if p.startswith("q=")), "1")
-        ranges.append((-float(q) if re.fullmatch(r"[01](\.\d{0,3})?", q) else 0.0, i, media))
-    for neg_q, _, media in sorted(ranges):
-        if neg_q == 0:
-            break  # q=0 means "not this one"
-        if (m := VND.fullmatch(media)) and m[1] in VERSIONS:
-            return m[1]
-        if media in ("application/json", "application/*", "*/*"):
-            return None
-    raise VersionError(406, f"cannot produce {accept!r}; acceptable: application/json or "
-                       + ", ".join(f"application/vnd.api.v{v}+json" for v in SERVED))
+        ranges.setdefault(media, (float(q) if re.fullmatch(r"(0(\.\d{0,3})?|1(\.0{0,3})?)", q) else 0.0, i))
+    preferred = named or DEFAULT  # among equally acceptable vendor types, the version named elsewhere
+    offers = ["application/json", f"application/vnd.api.v{preferred}+json"]
+    others = sorted((v for v in VERSIONS if v != preferred), key=lambda v: VERSIONS[v].status == "sunset")
+    offers += [f"application/vnd.api.v{v}+json" for v in others]  # a sunset one only if nothing else fits
+    best: tuple[float, int, int] = (0.0, 0, 0)  # (q, specificity, -position) of the best offer so far
+    chosen = None
+    for offer in offers:  # in our order of preference: the first of equals wins
+        matches = [(3 - n, r) for n, r in enumerate((offer, offer.split("/")[0] + "/*", "*/*")) if r in ranges]
+        if matches:
+            specificity, media = matches[0]  # the most specific range decides, whatever its q
+            rank = (ranges[media][0], specificity, -ranges[media][1])
+            if rank[0] > 0 and rank > best:
+                best, chosen = rank, offer
+    if chosen is None:
+        raise VersionError(
+            406,
+            f"cannot produce {accept!r}; acceptable: application/json or "
+            + ", ".join(f"application/vnd.api.v{v}+json" for v in SERVED),
+        )
+    return m[1] if (m := VND.fullmatch(chosen)) else None
 
 
 def resolve(request: Request) -> tuple[str, bool]:
@@ -104,15 +118,18 @@ def resolve(request: Request) -> tuple[str, bool]:
         "host": (m := HOST.fullmatch(request.headers.get("host", ""))) and m[1],
         "query": request.query_params.get("version"),
         "header": request.headers.get("api-version"),
-        "accept": accept_version(request.headers.get("accept")),
     }
     found = {k: v for k, v in asked.items() if v}
     if len(set(found.values())) > 1:
         raise VersionError(400, f"conflicting API versions requested: {found}")
-    version = next(iter(found.values()), DEFAULT)
-    if version not in VERSIONS:
-        raise VersionError(400, f"unsupported API version {version!r}; supported: {', '.join(SERVED)}")
-    return version, "accept" in found
+    named = next(iter(found.values()), None)
+    if named is not None and named not in VERSIONS:  # a version that does not exist: the request is wrong
+        raise VersionError(400, f"unsupported API version {named!r}; supported: {', '.join(SERVED)}")
+    if (by_accept := accept_version(request.headers.get("accept"), named)) and named and by_accept != named:
+        raise VersionError(400, f"conflicting API versions requested: {found | {'accept': by_accept}}")
+    return by_accept or named or DEFAULT, by_accept is not None
+
+
 # --8<-- [end:negotiation]
 
 
@@ -122,7 +139,10 @@ def lifecycle_headers(version: str) -> dict[str, str]:
     if info.deprecated and info.sunset and info.successor:
         headers["Deprecation"] = f"@{int(info.deprecated.timestamp())}"
         headers["Sunset"] = format_datetime(info.sunset, usegmt=True)
-        headers["Link"] = f'</api/v{info.successor}/users>; rel="successor-version", </api/versions>; rel="deprecation"'
+        headers["Link"] = (  # RFC 9745: rel="deprecation" points at a policy written for people
+            f'</api/v{info.successor}/users>; rel="successor-version", </api/deprecation>; rel="deprecation"; '
+            'type="text/html"'
+        )
     return headers
 
 
@@ -142,15 +162,34 @@ async def users(request: Request) -> JSONResponse:
 
 
 async def versions(request: Request) -> JSONResponse:
-    table = {v: {k: str(x.date()) if isinstance(x, datetime) else x for k, x in vars(i).items() if x}
-             for v, i in VERSIONS.items()}
+    table = {
+        v: {k: str(x.date()) if isinstance(x, datetime) else x for k, x in vars(i).items() if x}
+        for v, i in VERSIONS.items()
+    }
     return JSONResponse({"default": DEFAULT, "versions": table})
 
 
-app = Starlette(routes=[
-    Route("/api/v{version}/users", users), Route("/api/users", users),
-    Route("/users", users), Route("/api/versions", versions),
-])
+async def deprecation_policy(request: Request) -> HTMLResponse:
+    """The page rel="deprecation" points at: the lifecycle table, for people."""
+    items = []
+    for v, i in VERSIONS.items():
+        dates = f", deprecated since {i.deprecated:%Y-%m-%d}, gone from {i.sunset:%Y-%m-%d}" if i.sunset else ""
+        items.append(f"<li>v{v}: {i.status}{dates}{f'; move to v{i.successor}' if i.successor else ''}</li>")
+    return HTMLResponse(
+        f"<!doctype html><title>API deprecation policy</title><h1>API versions</h1><ul>{''.join(items)}"
+        "</ul><p>Deprecated versions keep working until their sunset, then answer 410 Gone.</p>"
+    )
+
+
+app = Starlette(
+    routes=[
+        Route("/api/v{version}/users", users),
+        Route("/api/users", users),
+        Route("/users", users),
+        Route("/api/versions", versions),
+        Route("/api/deprecation", deprecation_policy),
+    ]
+)
 # --8<-- [end:handlers]
 
 
@@ -178,6 +217,7 @@ CALLS: list[tuple[str, dict[str, str]]] = [
     ("/api/users?version=2", {}),  # query parameter
     ("/api/users", {"API-Version": "3"}),  # custom header
     ("/api/users", {"Accept": "application/vnd.api.v2+json"}),  # content negotiation
+    ("/api/users", {"Accept": "application/json;q=0, */*"}),  # anything but plain JSON
     ("/users", {"Host": "v1.api.example.com"}),  # subdomain
     ("/api/users", {}),  # nothing asked: the default
     ("/api/users", {"API-Version": "9"}),

@@ -17,9 +17,21 @@ import psycopg
 import pytest
 import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
+from psycopg.conninfo import make_conninfo
 
 from verify.helpers import SNIPPETS as ALL_SNIPPETS
-from verify.helpers import channel, depth, descendants, eventually, exists, load_snippet, throwaway_rabbit
+from verify.helpers import (
+    TcpProxy,
+    channel,
+    depth,
+    descendants,
+    eventually,
+    exists,
+    load_snippet,
+    throwaway_rabbit,
+    throwaway_redis,
+    with_port,
+)
 
 SNIPPETS = ALL_SNIPPETS / "03-message-queues"
 
@@ -58,6 +70,7 @@ def one(conn: psycopg.Connection[Any], query: str, *params: Any) -> Any:
 
 # --- background jobs ------------------------------------------------------------------------------
 
+
 def test_api_returns_before_any_worker_runs_then_a_worker_process_sends(
     jobs: ModuleType, db: psycopg.Connection[Any], request: pytest.FixtureRequest
 ) -> None:
@@ -80,8 +93,14 @@ def test_api_call_fails_loudly_when_the_broker_is_down(jobs: ModuleType, db: psy
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     call = "import jobs, psycopg\nwith psycopg.connect(jobs.DATABASE_URL) as c: jobs.create_user(c, 'gina@example.com')"
-    res = subprocess.run([sys.executable, "-c", call], cwd=SNIPPETS, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/%2F"})
+    res = subprocess.run(
+        [sys.executable, "-c", call],
+        cwd=SNIPPETS,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{port}/%2F"},
+    )
     assert res.returncode == 1 and "dramatiq.errors.ConnectionClosed" in res.stderr, res.stderr[-2000:]
     assert one(db, "SELECT count(*) FROM users WHERE email = 'gina@example.com'") == 1
 
@@ -95,7 +114,9 @@ def test_failing_job_is_retried_with_exponential_backoff(
     eventually(lambda: one(db, "SELECT count(*) FROM emails_sent WHERE user_id = %s", uid) == 1, "the email")
     rows = db.execute(
         "SELECT attempt, ok, extract(epoch FROM at - lag(at) OVER (ORDER BY attempt)) * 1000"
-        " FROM email_attempts WHERE user_id = %s ORDER BY attempt", [uid]).fetchall()
+        " FROM email_attempts WHERE user_id = %s ORDER BY attempt",
+        [uid],
+    ).fetchall()
     assert [(a, ok) for a, ok, _ in rows] == [(1, False), (2, False), (3, True)]
     assert rows[1][2] >= 200 and rows[2][2] >= 400, rows
 
@@ -139,7 +160,57 @@ def test_worker_killed_mid_job_the_job_runs_again(
     assert one(db, "SELECT count(*) FROM email_attempts WHERE user_id = %s", uid) == 2
 
 
+def test_dramatiq_dead_letter_queue_keeps_messages_for_seven_days(jobs: ModuleType, env: dict[str, str]) -> None:
+    """Dead jobs are not kept forever: Dramatiq declares QUEUE.XQ with x-message-ttl = 7 days. The broker
+    confirms it: re-declaring with exactly that TTL is accepted, with any other it is refused (406)."""
+    week_ms = 7 * 24 * 3600 * 1000
+    jobs.dramatiq.get_broker().declare_queue(jobs.QUEUE, ensure=True)
+    with channel(env) as ch:
+        ch.queue_declare(f"{jobs.QUEUE}.XQ", durable=True, arguments={"x-message-ttl": week_ms})  # equivalent
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            ch.queue_declare(f"{jobs.QUEUE}.XQ", durable=True, arguments={"x-message-ttl": week_ms + 1})
+    assert refused.value.reply_code == 406 and "x-message-ttl" in str(refused.value)
+
+
+SEED_CONSUMER_JS = """
+// amqplib calls a consume callback from its channel's 'delivery' event listener
+// (lib/channel.js: this.on('delivery', this.handleDelivery)) and ignores what the callback returns.
+const { EventEmitter } = require('node:events');
+const channel = new EventEmitter();
+channel.on('delivery', async (msg) => {       // the common answer's consumer, unchanged from here on
+  const content = JSON.parse(msg.content.toString());
+  try { channel.emit('ack', msg); } catch (error) { channel.emit('nack', msg); }
+});
+channel.emit('delivery', { content: Buffer.from('not json{') });
+setTimeout(() => console.log('still running, the message neither acked nor nacked'), 500);
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "crashes"),
+    [([], True), (["--unhandled-rejections=warn"], False)],
+    ids=["node-default", "pre-15-behaviour"],
+)
+def test_the_common_consumer_crashes_node_15_and_later(flags: list[str], crashes: bool) -> None:
+    """JSON.parse throws inside the async callback: the promise amqplib ignores is rejected. Since Node 15
+    an unhandled rejection ends the process (exit 1): a crash loop under a supervisor. With the old 'warn'
+    behaviour the process lives on and the message stays unacked: the stall the page describes."""
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout
+    assert int(version.lstrip("v").split(".")[0]) >= 15, version
+    res = subprocess.run(["node", *flags, "-e", SEED_CONSUMER_JS], capture_output=True, text=True, timeout=30)
+    assert "SyntaxError" in res.stderr, res.stderr
+    assert (res.returncode, "still running" in res.stdout) == ((1, False) if crashes else (0, True)), res
+
+
+def test_the_page_ran_on_rabbitmq_3_10(env: dict[str, str]) -> None:
+    """The version note on the page: the behaviour shown was observed on RabbitMQ 3.10."""
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        version = conn._impl.server_properties["version"]  # type: ignore[attr-defined]
+    assert (version.decode() if isinstance(version, bytes) else str(version)).startswith("3.10."), version
+
+
 # --- publish/subscribe vs competing consumers ----------------------------------------------------
+
 
 def test_fan_out_gives_every_service_every_event(env: dict[str, str]) -> None:
     events = load_snippet("03-message-queues/events.py")
@@ -180,6 +251,7 @@ def test_durable_queue_keeps_events_for_a_service_that_is_down(env: dict[str, st
 
 # --- the reliable producer/consumer ---------------------------------------------------------------
 
+
 def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict[str, str]) -> None:
     reliable = load_snippet("03-message-queues/reliable.py")
     missing = f"{env['DEMO_PREFIX']}.nowhere"
@@ -189,6 +261,51 @@ def test_confirms_alone_ack_an_unroutable_message_mandatory_returns_it(env: dict
         with pytest.raises(UnroutableError):
             reliable.publish(ch, missing, {"order_id": 1})
     assert not exists(env, missing)  # both were dropped by the broker: nothing holds them
+
+
+def test_a_connection_per_message_means_a_handshake_per_message(env: dict[str, str]) -> None:
+    """The common publishMessage() connects, opens a channel, publishes and closes, per message: through a
+    counting TCP proxy, 10 messages open 10 connections (each a TCP and AMQP handshake); reliable.py's
+    way opens one. (What that costs per message is measured by the benchmark on the page.)"""
+    reliable = load_snippet("03-message-queues/reliable.py")
+    queue = f"{env['DEMO_PREFIX']}.per-connection"
+    amqp = pika.URLParameters(env["AMQP_URL"])
+    proxy = TcpProxy((amqp.host, amqp.port))
+    try:
+        via_proxy = with_port(env["AMQP_URL"], proxy.port)
+        for i in range(10):  # the common answer's way
+            with pika.BlockingConnection(pika.URLParameters(via_proxy)) as conn:
+                ch = conn.channel()
+                ch.queue_declare(queue, durable=True)
+                ch.basic_publish("", queue, json.dumps({"order_id": i}).encode())
+        per_message, proxy.accepted = proxy.accepted, 0
+        with pika.BlockingConnection(pika.URLParameters(via_proxy)) as conn:  # reliable.py's way
+            ch = reliable.open_channel(conn, queue)
+            for i in range(10):
+                reliable.publish(ch, queue, {"order_id": i})
+        reused = proxy.accepted
+    finally:
+        proxy.close()
+    assert (per_message, reused) == (10, 1)
+    assert depth(env, queue) == 20
+    with channel(env) as ch:
+        ch.queue_delete(queue)
+
+
+def test_without_confirms_a_publish_returns_before_the_broker_decides(env: dict[str, str]) -> None:
+    """'Sent' without confirms means written to the socket: a publish to an exchange that does not exist
+    returns normally (the broker closes the channel afterwards); with confirms the same call raises."""
+    missing = f"{env['DEMO_PREFIX']}.no-such-exchange"
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        ch = conn.channel()
+        ch.basic_publish(missing, "order.created", b"{}")  # no error: nothing waited for an answer
+        conn.process_data_events(time_limit=0.5)
+        assert not ch.is_open  # ...the broker refused it a moment later, after the caller moved on
+        confirmed = conn.channel()
+        confirmed.confirm_delivery()
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            confirmed.basic_publish(missing, "order.created", b"{}")
+        assert refused.value.reply_code == 404
 
 
 def test_queue_is_durable_and_messages_persistent(env: dict[str, str]) -> None:
@@ -275,7 +392,49 @@ def test_manual_ack_a_failed_handler_leaves_its_message_queued(env: dict[str, st
         conn.channel().queue_delete(queue)
 
 
+def test_malformed_messages_go_to_the_dlq_at_once_and_consuming_goes_on(env: dict[str, str]) -> None:
+    """A non-JSON body and a JSON object without order_id, in front of a good order: the good one is
+    handled, the two bad ones are in <queue>.dlq byte for byte, nothing is left in the queue or unacked."""
+    reliable = load_snippet("03-message-queues/reliable.py")
+    queue = f"{env['DEMO_PREFIX']}.malformed"
+    seen: list[int] = []
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        ch = reliable.open_channel(conn, queue)
+        ch.basic_publish("", queue, b"not json{", reliable.PERSISTENT, mandatory=True)
+        reliable.publish(ch, queue, {"id": 7})
+        reliable.publish(ch, queue, {"order_id": 8})
+        assert reliable.consume(ch, queue, lambda p: seen.append(p["order_id"]), prefetch=1) == 1
+        ch.close()  # anything still unacked would now go back to the queue
+        assert seen == [8] and depth(env, queue) == 0
+        ch = conn.channel()
+        parked = []
+        while (got := ch.basic_get(f"{queue}.dlq", auto_ack=True))[0] is not None:
+            parked.append(got[2])
+        assert parked == [b"not json{", b'{"id": 7}']
+        for name in (queue, f"{queue}.dlq"):
+            ch.queue_delete(name)
+
+
+def test_queue_arguments_cannot_be_changed_by_redeclaring(env: dict[str, str]) -> None:
+    """Why reliable.py moves a bad message itself: a queue declared without a dead-letter exchange
+    cannot get one by a new declaration (406 PRECONDITION_FAILED), nor lose one."""
+    queue = f"{env['DEMO_PREFIX']}.no-dlx"
+    dlx = {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{queue}.dlq"}
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as conn:
+        conn.channel().queue_declare(queue, durable=True)
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            conn.channel().queue_declare(queue, durable=True, arguments=dlx)
+        assert refused.value.reply_code == 406 and "inequivalent arg 'x-dead-letter-exchange'" in str(refused.value)
+        conn.channel().queue_delete(queue)
+        conn.channel().queue_declare(queue, durable=True, arguments=dlx)
+        with pytest.raises(ChannelClosedByBroker) as refused:
+            conn.channel().queue_declare(queue, durable=True)
+        assert refused.value.reply_code == 406
+        conn.channel().queue_delete(queue)
+
+
 # --- poison messages ------------------------------------------------------------------------------
+
 
 def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str]) -> None:
     poison = load_snippet("03-message-queues/poison_requeue.py")
@@ -294,9 +453,7 @@ def test_requeue_true_redelivers_a_poison_message_without_end(env: dict[str, str
         conn.channel().queue_delete(queue)
 
 
-def run_dead_letter(
-    env: dict[str, str], bodies: list[bytes], dead: int
-) -> tuple[list[int], dict[int, int], list[Any]]:
+def run_dead_letter(env: dict[str, str], bodies: list[bytes], dead: int) -> tuple[list[int], dict[int, int], list[Any]]:
     """Publish bodies to a fresh payments queue, consume the fixed way, wait for `dead` messages in
     the DLQ (dead-lettering is asynchronous); return done, attempts, the DLQ's messages."""
     dl = load_snippet("03-message-queues/dead_letter.py")
@@ -371,10 +528,13 @@ def test_delivery_limit_dead_letters_even_if_every_consumer_crashes(env: dict[st
 
 # --- crash safety ---------------------------------------------------------------------------------
 
+
 def test_kill9_mid_batch_loses_nothing_and_applies_nothing_twice(env: dict[str, str]) -> None:
     crash = load_snippet("03-message-queues/crash.py")
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn, pika.BlockingConnection(
-            pika.URLParameters(env["AMQP_URL"])) as mq:
+    with (
+        psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn,
+        pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as mq,
+    ):
         conn.execute(crash.SCHEMA)
         crash.publish_credits(mq.channel(), crash.QUEUE, 100)
         assert crash.kill_mid_batch(conn, after=30) == -9  # really SIGKILLed
@@ -389,3 +549,67 @@ def test_kill9_mid_batch_loses_nothing_and_applies_nothing_twice(env: dict[str, 
         # idempotency was exercised: messages came back after their effect had committed
         assert one(conn, "SELECT count(*) FROM deliveries WHERE redelivered AND NOT applied") >= 1
         assert one(conn, "SELECT naive FROM account") > sum(range(1, 101))
+
+
+def test_crash_consumer_parks_malformed_credits_and_goes_on(env: dict[str, str]) -> None:
+    """crash.py's consumer: a body that is not JSON, not an object, an amount that is a string or
+    missing, and a message without an id each go to <queue>.dlq at once; the good credit behind them
+    is applied once; the queue ends empty. (Own schema, so the kill -9 test's account is untouched.)"""
+    crash = load_snippet("03-message-queues/crash.py")
+    queue = f"{env['DEMO_PREFIX']}.credits-malformed"
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("CREATE SCHEMA IF NOT EXISTS malformed_credits")
+    db_url = make_conninfo(env["DATABASE_URL"], options="-c search_path=malformed_credits")
+    bad = [
+        (b"not json{", "bad-1"),
+        (b"[5]", "bad-2"),
+        (b'{"amount": "5"}', "bad-3"),
+        (b'{"total": 5}', "bad-4"),
+        (b'{"amount": 5}', None),
+    ]
+    with (
+        psycopg.connect(db_url, autocommit=True) as conn,
+        pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as mq,
+    ):
+        conn.execute(crash.SCHEMA)
+        ch = mq.channel()
+        ch.confirm_delivery()
+        ch.queue_declare(queue, durable=True)
+        for body, message_id in [*bad, (b'{"amount": 42}', "good-1")]:
+            props = pika.BasicProperties(message_id=message_id, delivery_mode=pika.DeliveryMode.Persistent)
+            ch.basic_publish("", queue, body, props, mandatory=True)
+        crash.consume(env["AMQP_URL"], db_url, queue, batch=2)
+        assert depth(env, queue) == 0  # all settled: nothing left, nothing unacked
+        assert one(conn, "SELECT balance FROM account") == 42
+        assert conn.execute("SELECT message_id FROM inbox").fetchall() == [("good-1",)]
+        parked = []
+        while (got := ch.basic_get(f"{queue}.dlq", auto_ack=True))[0] is not None:
+            parked.append(got[2])
+        assert parked == [body for body, _ in bad]  # nothing lost
+        for name in (queue, f"{queue}.dlq"):
+            ch.queue_delete(name)
+
+
+@pytest.mark.parametrize(("appendonly", "survivors"), [(False, 0), (True, 20)], ids=["no-aof", "appendonly-yes"])
+def test_redis_job_queue_survives_a_redis_kill9_only_with_aof(
+    appendonly: bool, survivors: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a throwaway redis-server of our own: 20 jobs queued (send() returned for each), then Redis is
+    SIGKILLed and restarted on the same data directory. Without AOF (the default snapshots have not run
+    yet) every job is gone; with appendonly yes all 20 are back and a worker does them."""
+    with throwaway_redis(appendonly) as server:
+        monkeypatch.setenv("REDIS_URL", server.url)
+        monkeypatch.setenv("DEMO_PREFIX", "q03-kill9")
+        redis_jobs = load_snippet("03-message-queues/redis_jobs.py")
+        for image_id in range(20):
+            redis_jobs.make_thumbnail.send(image_id)
+        assert redis_jobs.queued() == 20
+        redis_jobs.broker.close()
+        server.kill9()
+        server.start()
+        redis_jobs = load_snippet("03-message-queues/redis_jobs.py")  # a fresh broker, as a restarted app would have
+        assert redis_jobs.queued() == survivors
+        if survivors:
+            redis_jobs.run_worker_until(done=20)
+            assert redis_jobs.queued() == 0
+        redis_jobs.broker.close()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import multiprocessing
 import random
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 import redis
+import uvicorn
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
@@ -168,6 +173,85 @@ def test_in_process_limiters_hold_under_16_threads(name: str) -> None:
     assert load.hammer(lambda: limiter.allow("alice"), clients=16, each=100) == LIMIT
 
 
+def _instance_count(name: str, out: Any) -> None:
+    """One app instance: its own limiter in its own memory, 100 requests from one user, clock frozen."""
+    limiter = IN_PROCESS[name](Clock())
+    out.put(sum(limiter.allow("alice") for _ in range(100)))
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_in_process_limits_multiply_by_the_number_of_instances(name: str) -> None:
+    """4 processes (4 instances behind a load balancer), each with its own in-process limiter: the user
+    gets 4 x the limit. Only shared state (Redis, below) keeps one budget across instances."""
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_instance_count, args=(name, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    counts = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert counts == [LIMIT] * 4 and sum(counts) == 4 * LIMIT
+
+
+@pytest.mark.parametrize("name", IN_PROCESS)
+def test_in_process_limiters_default_to_a_monotonic_clock(name: str) -> None:
+    """Without an injected clock every limiter reads time.monotonic, which never goes back."""
+    cls = type(IN_PROCESS[name](Clock()))
+    assert inspect.signature(cls).parameters["clock"].default is time.monotonic
+
+
+def test_a_wall_clock_stepped_back_locks_a_user_out_for_an_hour() -> None:
+    """Why not time.time: when the wall clock is stepped back an hour (NTP, an operator), the times
+    already in a sliding log lie 'in the future', so they fill the window until the clock catches up:
+    the user who used the limit is refused for an hour instead of 10 s."""
+    wall = Clock()
+    wall.now = 3600.0
+    log = sliding_log.SlidingLog(LIMIT, WINDOW, clock=wall)
+    assert [log.allow("alice") for _ in range(LIMIT + 1)] == [True] * LIMIT + [False]
+    after_step = []
+    for later in (10.0, 60.0, 1800.0, 3605.0, 3610.0):  # seconds after the clock was set back to 0
+        wall.now = later
+        after_step.append(log.allow("alice"))
+    assert after_step == [False, False, False, False, True]  # free again only when 3600 + 10 s is reached
+    steady = Clock()  # a monotonic clock goes on from where it was: free again after the window
+    log = sliding_log.SlidingLog(LIMIT, WINDOW, clock=steady)
+    assert [log.allow("alice") for _ in range(LIMIT + 1)] == [True] * LIMIT + [False]
+    steady.now = WINDOW
+    assert log.allow("alice")
+
+
+class SeedTokenBucket:
+    """The common answer's Go token bucket, line by line: the map under the limiter's mutex, refill and
+    take under the bucket's own. `pause` widens the window between reading and writing the tokens."""
+
+    def __init__(self, capacity: float, rate: float, lock_each_bucket: bool = True) -> None:
+        self.mu, self.buckets, self.capacity, self.rate = threading.Lock(), dict[str, list[Any]](), capacity, rate
+        self.lock_each_bucket = lock_each_bucket
+
+    def allow(self, user: str) -> bool:
+        with self.mu:  # rl.mu.Lock(): find or create the user's bucket
+            bucket = self.buckets.setdefault(user, [threading.Lock(), self.capacity, 0.0])
+        with bucket[0] if self.lock_each_bucket else contextlib.nullcontext():  # tb.mu.Lock()
+            elapsed = 0.0  # refill(): now.Sub(tb.lastRefill), with the clock frozen for the test
+            tokens = min(self.capacity, bucket[1] + elapsed * self.rate)
+            time.sleep(0)  # another thread may run here
+            if tokens >= 1:
+                bucket[1] = tokens - 1
+                return True
+            bucket[1] = tokens
+            return False
+
+
+@pytest.mark.parametrize("locked", [True, False], ids=["as-written", "without-the-bucket-mutex"])
+def test_the_common_token_bucket_is_race_free_as_written(locked: bool) -> None:
+    """16 threads x 100 calls, one user, capacity 5, clock frozen. As written (both mutexes) exactly 5 are
+    admitted, however the threads interleave; without the per-bucket mutex the same code overspends."""
+    bucket = SeedTokenBucket(capacity=LIMIT, rate=1.0, lock_each_bucket=locked)
+    admitted = load.hammer(lambda: bucket.allow("alice"), clients=16, each=100)
+    assert admitted == LIMIT if locked else admitted > LIMIT
+
+
 @pytest.mark.parametrize("name", IN_PROCESS)
 @pytest.mark.parametrize(("limit", "window", "key"), [(5, 10.0, ""), (0, 10.0, "a"), (-1, 10.0, "a"), (5, 0.0, "a")])
 def test_in_process_bad_input_is_refused(name: str, limit: int, window: float, key: str) -> None:
@@ -203,7 +287,7 @@ def keys(r: redis.Redis, prefix: str) -> list[bytes]:
     return sorted(r.scan_iter(f"{prefix}:*"))
 
 
-def test_seed_incr_then_expire_leaves_a_key_without_ttl(env: dict[str, str], r: redis.Redis, prefix: str) -> None:
+def test_common_incr_then_expire_leaves_a_key_without_ttl(env: dict[str, str], r: redis.Redis, prefix: str) -> None:
     """A client killed between INCR and EXPIRE leaves a counter with no TTL: the user is refused
     after `limit` more calls and the key never expires (TTL -1), i.e. blocked forever."""
     key = f"{prefix}:naive:alice"
@@ -301,8 +385,10 @@ def test_distributed_limiters_under_16_processes(env: dict[str, str], r: redis.R
     """The same with 16 separate processes (like 16 app instances): exactly 100 of 1600 admitted."""
     ctx = multiprocessing.get_context("fork")
     start, out = ctx.Barrier(16), ctx.Queue()
-    procs = [ctx.Process(target=_process_client, args=(env["REDIS_URL"], f"{prefix}:alice", kind, start, out))
-             for _ in range(16)]
+    procs = [
+        ctx.Process(target=_process_client, args=(env["REDIS_URL"], f"{prefix}:alice", kind, start, out))
+        for _ in range(16)
+    ]
     for p in procs:
         p.start()
     counts = [out.get(timeout=60) for _ in procs]
@@ -399,7 +485,7 @@ def test_http_keys_by_user_else_ip(env: dict[str, str], prefix: str) -> None:
 
 @pytest.mark.parametrize(
     ("trusted", "expected"),
-    [(None, [200] * 5), ("127.0.0.1", [200] * 5), ("10.0.0.1", [200, 200, 429, 429, 429])],
+    [(None, [200] * 5), ("127.0.0.1", [200] * 5), ("10.0.0.1", [200, 200, 200, 429, 429])],
     ids=["uvicorn-default", "trust-127.0.0.1", "trust-only-the-proxy"],
 )
 def test_http_proxy_caveat(
@@ -410,7 +496,26 @@ def test_http_proxy_caveat(
     each request a fresh bucket: the limit is evaded. Trusting only the real proxy makes it useless."""
     monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
     options = {} if trusted is None else {"forwarded_allow_ips": trusted}
-    with http_app.serve(http_app.create_app(env["REDIS_URL"], prefix, 2, 60), **options) as base:
-        codes = [httpx.get(f"{base}/hello", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code
-                 for i in range(5)]
+    with http_app.serve(http_app.create_app(env["REDIS_URL"], prefix, 3, 60), **options) as base:
+        codes = [
+            httpx.get(f"{base}/hello", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(5)
+        ]
     assert codes == expected
+
+
+def test_uvicorn_trusts_both_loopback_addresses_by_default(
+    env: dict[str, str], prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the pinned uvicorn the default forwarded_allow_ips is "127.0.0.1,::1" (uvicorn/config.py), not
+    127.0.0.1 alone: a client on the IPv6 loopback is trusted too, and its spoofed X-Forwarded-For evades
+    the limit the same way."""
+    monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    app = http_app.create_app(env["REDIS_URL"], prefix, 3, 60)
+    assert uvicorn.__version__ == "0.54.0"
+    assert uvicorn.Config(app).forwarded_allow_ips == "127.0.0.1,::1"
+    with http_app.serve(app, host="::1") as base:
+        assert base.startswith("http://[::1]:")
+        codes = [
+            httpx.get(f"{base}/hello", headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(5)
+        ]
+    assert codes == [200] * 5  # a fresh bucket per forged address

@@ -43,8 +43,12 @@ STRATEGIES = [
     ("header", "/api/users", {"API-Version": "1"}, "1"),
     ("header beta", "/api/users", {"API-Version": "3"}, "3"),
     ("accept", "/api/users", {"Accept": "application/vnd.api.v1+json"}, "1"),
-    ("accept q-values", "/api/users", {"Accept": "application/vnd.api.v1+json;q=0.4, application/vnd.api.v3+json"},
-     "3"),
+    (
+        "accept q-values",
+        "/api/users",
+        {"Accept": "application/vnd.api.v1+json;q=0.4, application/vnd.api.v3+json"},
+        "3",
+    ),
     ("accept plain json", "/api/users", {"Accept": "application/json"}, "2"),
     ("subdomain", "/users", {"Host": "v1.api.example.com"}, "1"),
     ("subdomain with port", "/users", {"Host": "v3.api.example.com:8443"}, "3"),
@@ -53,8 +57,9 @@ STRATEGIES = [
 
 
 @pytest.mark.parametrize(("label", "path", "headers", "version"), STRATEGIES, ids=[s[0] for s in STRATEGIES])
-def test_each_strategy_selects_the_version(client: httpx.Client, label: str, path: str, headers: dict[str, str],
-                                           version: str) -> None:
+def test_each_strategy_selects_the_version(
+    client: httpx.Client, label: str, path: str, headers: dict[str, str], version: str
+) -> None:
     r = client.get(path, headers=headers)
     assert r.status_code == 200, r.text
     assert r.headers["API-Version"] == version
@@ -73,12 +78,19 @@ def test_missing_accept_header_gets_the_default_version(client: httpx.Client) ->
     assert version_of(r.json()) == "2"
 
 
-@pytest.mark.parametrize(("path", "headers"), [
-    ("/api/v9/users", {}), ("/api/users?version=9", {}), ("/api/users", {"API-Version": "9"}),
-    ("/api/users", {"API-Version": "latest"}), ("/users", {"Host": "v9.api.example.com"}),
-])
-def test_unsupported_version_is_400_naming_the_supported_ones(client: httpx.Client, path: str,
-                                                              headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/v9/users", {}),
+        ("/api/users?version=9", {}),
+        ("/api/users", {"API-Version": "9"}),
+        ("/api/users", {"API-Version": "latest"}),
+        ("/users", {"Host": "v9.api.example.com"}),
+    ],
+)
+def test_unsupported_version_is_400_naming_the_supported_ones(
+    client: httpx.Client, path: str, headers: dict[str, str]
+) -> None:
     r = client.get(path, headers=headers)
     assert r.status_code == 400
     assert r.json()["error"].startswith("unsupported API version")
@@ -92,20 +104,62 @@ def test_conflicting_versions_are_refused_not_guessed(client: httpx.Client) -> N
     assert client.get("/api/v1/users", headers={"API-Version": "1"}).status_code == 200  # agreeing is fine
 
 
-@pytest.mark.parametrize("accept", [
-    "text/html", "application/vnd.api.v9+json", "application/xml, text/plain",
-    "application/vnd.api.v1+json;q=0, text/html", "application/json;q=0",
-])
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "text/html",
+        "application/vnd.api.v9+json",
+        "application/xml, text/plain",
+        "application/vnd.api.v1+json;q=0, text/html",
+        "application/json;q=0",
+    ],
+)
 def test_unacceptable_media_type_is_406(client: httpx.Client, accept: str) -> None:
     r = client.get("/api/users", headers={"Accept": accept})
     assert r.status_code == 406
     assert "acceptable: application/json or application/vnd.api.v1+json" in r.json()["error"]
 
 
-@pytest.mark.parametrize(("path", "headers"), [
-    ("/api/users", {}), ("/api/users", {"Accept": "text/html"}), ("/api/v1/users", {}),
-    ("/api/users", {"API-Version": "9"}), ("/api/v0/users", {}),
-])
+@pytest.mark.parametrize(
+    ("path", "accept", "version"),
+    [
+        ("/api/users", "application/json;q=0, */*", "2"),
+        ("/api/v1/users", "application/json;q=0, */*", "1"),
+        ("/api/users", "application/json;q=0, application/*", "2"),
+        ("/api/users", "application/json;q=0.5, application/*;q=0.9", "2"),
+        ("/api/users", "application/vnd.api.v2+json;q=0, application/json;q=0, */*", "1"),
+    ],
+)
+def test_a_refused_type_is_not_served_through_a_wildcard(
+    client: httpx.Client, path: str, accept: str, version: str
+) -> None:
+    """RFC 9110 12.5.1: the most specific range that matches a type decides its q; a wildcard does not
+    override application/json;q=0. So the answer is a vendor type the wildcard allows, never the refused one."""
+    r = client.get(path, headers={"Accept": accept})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == f"application/vnd.api.v{version}+json"
+    assert r.headers["API-Version"] == version and version_of(r.json()) == version
+
+
+def test_an_unknown_version_is_400_when_named_but_406_when_only_accepted(client: httpx.Client) -> None:
+    """A version named in the path, query, header or host that does not exist makes the request wrong (400);
+    Accept only lists what the client can take, so nothing there we can produce is 406 Not Acceptable."""
+    assert client.get("/api/users", headers={"API-Version": "9"}).status_code == 400
+    assert client.get("/api/v9/users").status_code == 400
+    r = client.get("/api/users", headers={"Accept": "application/vnd.api.v9+json"})
+    assert r.status_code == 406 and r.json()["error"].startswith("cannot produce")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/users", {}),
+        ("/api/users", {"Accept": "text/html"}),
+        ("/api/v1/users", {}),
+        ("/api/users", {"API-Version": "9"}),
+        ("/api/v0/users", {}),
+    ],
+)
 def test_responses_that_depend_on_headers_send_vary(client: httpx.Client, path: str, headers: dict[str, str]) -> None:
     vary = {v.strip().lower() for v in client.get(path, headers=headers).headers["Vary"].split(",")}
     assert {"accept", "api-version"} <= vary
@@ -139,7 +193,10 @@ def test_deprecated_version_sends_standard_deprecation_sunset_and_link(client: h
     successor = client.get(rels["successor-version"])
     assert successor.status_code == 200 and successor.headers["API-Version"] == info.successor
     assert "Deprecation" not in successor.headers and "Sunset" not in successor.headers
-    assert client.get(rels["deprecation"]).json()["versions"]["1"]["status"] == "deprecated"
+    policy = client.get(rels["deprecation"])  # RFC 9745: information about the deprecation, for people
+    assert policy.status_code == 200 and policy.headers["content-type"].startswith("text/html")
+    assert 'rel="deprecation"; type="text/html"' in r.headers["Link"]
+    assert "<li>v1: deprecated, deprecated since 2026-01-01, gone from 2027-06-30; move to v2</li>" in policy.text
     assert not [h for h in r.headers if h.lower().startswith("x-")]  # no X-API-Deprecated style headers
 
 
@@ -151,8 +208,11 @@ def test_current_and_beta_versions_send_no_deprecation_fields(client: httpx.Clie
 
 
 def test_sunset_version_answers_410_pointing_at_its_successor(client: httpx.Client) -> None:
-    for path, headers in [("/api/v0/users", {}), ("/api/users", {"API-Version": "0"}),
-                          ("/api/users", {"Accept": "application/vnd.api.v0+json"})]:
+    for path, headers in [
+        ("/api/v0/users", {}),
+        ("/api/users", {"API-Version": "0"}),
+        ("/api/users", {"Accept": "application/vnd.api.v0+json"}),
+    ]:
         r = client.get(path, headers=headers)
         assert r.status_code == 410, (path, headers)
         assert r.json() == {"error": "API version 0 was sunset on 2026-01-01; use v2"}
