@@ -37,7 +37,7 @@ def save_with(pool: ConnectionPool, note: str, fail: bool = False) -> None:
 
 # --8<-- [start:wrapper]
 def with_connection(pool: ConnectionPool, work: Callable[[psycopg.Connection], T]) -> T:
-    """The seed's wrapper: callers pass their work in and cannot forget to give the connection back."""
+    """The common answer's wrapper: callers pass their work in and cannot forget to give the connection back."""
     with pool.connection() as conn:
         return work(conn)
 

@@ -67,7 +67,7 @@ def test_psycopg_strategies_count_and_agree(db: str, n: int) -> None:
         assert rows == t.rows, strategy.__name__
 
 
-def test_the_seeds_loop_queries_even_for_a_missing_author(db: str) -> None:
+def test_the_common_answers_loop_queries_even_for_a_missing_author(db: str) -> None:
     with st.connect(db) as conn:  # the seed's loop, verbatim: one users query per post, NULL or not
         posts = conn.execute("SELECT * FROM posts LIMIT 10").fetchall()
         authors = [conn.execute("SELECT * FROM users WHERE id = %s", [p[1]]).fetchall() for p in posts]
@@ -145,7 +145,7 @@ def test_selectinload_chunks_500_keys_per_statement(engine: tuple[Any, list[str]
             conn.execute("DELETE FROM users WHERE id > 1000")
 
 
-def test_the_seeds_join_is_not_the_same_query(db: str) -> None:
+def test_the_common_answers_join_is_not_the_same_query(db: str) -> None:
     with psycopg.connect(db, row_factory=dict_row) as conn:
         cur = conn.execute(SEED_JOIN)
         assert cur.description is not None
