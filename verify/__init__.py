@@ -1,0 +1,1 @@
+"""The verification engine: parse each page, run its blocks in throwaway spaces, stamp and render it."""
