@@ -8,7 +8,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 APP_NAME = "q8-held"
-# ms; usually ALTER ROLE app SET ...; idle_session_timeout exists since PostgreSQL 14
+# ms; usually ALTER ROLE app SET ... (idle_session_timeout: PostgreSQL 14 and later)
 GUARDS = "-c idle_in_transaction_session_timeout=1000 -c idle_session_timeout=3000"
 held: list[psycopg.Connection[Any]] = []  # a cache, a global, a stuck request: anything keeping a reference
 

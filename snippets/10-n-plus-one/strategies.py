@@ -23,7 +23,7 @@ class CountingCursor(psycopg.Cursor[Any]):
 
     def executemany(self, query: Query, params_seq: Iterable[Params], **kwargs: Any) -> None:
         params = list(params_seq)
-        counted(self.connection, len(params))  # pipelined into few round trips, but executed len(params) times
+        counted(self.connection, len(params))  # the server executes it once per parameter set
         super().executemany(query, params, **kwargs)
 
     @contextmanager
