@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import markdown
 import pytest
@@ -28,7 +29,10 @@ BOXED = sorted(p for p in DOCS.rglob("*.md") if register.box_bullets(p.read_text
 
 def executed(page: Path) -> set[int]:
     """Opening lines of the blocks the harness runs on a page (not the ones it only shows)."""
-    return {b.line for _, b in read_page(page, ROOT, ROOT / "mkdocs.yml") if b and b.lang in RUN and not b.problems}
+    read: Any = read_page(page, ROOT, ROOT / "mkdocs.yml")
+    # verify.page returns a Page with .blocks; tests/harness/pages.py a list of (fence, block or None)
+    blocks = read.blocks if hasattr(read, "blocks") else [b for _, b in read if b is not None]
+    return {b.line for b in blocks if b.lang in RUN and not b.problems}
 
 
 def test_the_register_has_entries_and_unique_well_formed_ids() -> None:
