@@ -26,16 +26,24 @@ def load(conn: psycopg.Connection[Any], table: str, freeze: bool) -> None:
     conn.execute(sql.SQL("ANALYZE {}").format(name))  # ANALYZE records the all-visible page count too
 
 
+def pages_with_rows(conn: psycopg.Connection[Any], table: str) -> int:
+    """Pages holding rows (the block number of each row's ctid); the file may have empty pages at its end."""
+    query = sql.SQL("SELECT count(DISTINCT (ctid::text::point)[0]) FROM {}").format(sql.Identifier(table))
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def report(conn: psycopg.Connection[Any], table: str) -> str:
-    row = conn.execute("SELECT relallvisible, relpages FROM pg_class WHERE oid = %s::regclass", [table]).fetchone()
+    row = conn.execute("SELECT relallvisible FROM pg_class WHERE oid = %s::regclass", [table]).fetchone()
     assert row is not None
     query = sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) SELECT id FROM {} WHERE id BETWEEN %s AND %s")
     plan = conn.execute(query.format(sql.Identifier(table)), [100, 200]).fetchone()
     assert plan is not None
     node = plan[0][0]["Plan"]
     return (
-        f"{row[0]} of {row[1]} pages all-visible; {node['Node Type']}:"
-        f" {node['Actual Rows']} rows, {node['Heap Fetches']} heap fetches"
+        f"{row[0]} of {pages_with_rows(conn, table)} pages with rows all-visible; {node['Node Type']}:"
+        f" {int(node['Actual Rows'])} rows, {node['Heap Fetches']} heap fetches"
     )
 
 

@@ -296,7 +296,7 @@ def test_copy_freeze_sets_the_visibility_map(env: dict[str, str], conn: psycopg.
             ).fetchone()
             for t in ("q9_frozen", "q9_plain")
         }
-    size = pages(conn, "q9_frozen")
+    size = freeze.pages_with_rows(conn, "q9_frozen")  # from 16 on, the file may end in empty pages
     assert size > 100 and summary["q9_frozen"] == (size, size)  # every page all-visible and frozen, no VACUUM
     assert summary["q9_plain"] == (0, 0)
     frozen = node(
