@@ -339,6 +339,11 @@ def test_like_prefix_needs_c_collation_or_pattern_ops(conn: psycopg.Connection[A
         conn.execute(sql.SQL("CREATE INDEX {} ON users_like ({})").format(sql.Identifier(index), sql.SQL(definition)))
         served = ex.explain(conn, query, ["last42%"])
         assert uses(served, index) and served["Actual Rows"] == expected, index
+        if index == "users_like_pattern":  # serves LIKE and =, not the collation's < or ORDER BY
+            assert uses(ex.explain(conn, "SELECT id FROM users_like WHERE last_name = %s", ["last42"]), index)
+            ordered = ex.explain(conn, "SELECT id FROM users_like ORDER BY last_name LIMIT 5")
+            below = ex.explain(conn, "SELECT id FROM users_like WHERE last_name < %s", ["last1"])
+            assert not uses(ordered, index) and not uses(below, index)
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
 
 
