@@ -252,9 +252,8 @@ def render(claims: list[Claim], docs: Path = DOCS, config_file: Path = CONFIG) -
         names = dict(headings(docs / page, config_file))
         for c in (c for c in claims if c.page == page):
             section = names.get(c.fragment, c.fragment)
-            out.append(
-                f"- “{c.wrong}”: corrected in [{section}]({c.anchor}); proven by {proof_text(c, docs, config_file)}."
-            )
+            proof = proof_text(c, docs, config_file)
+            out.append(f"- **“{c.wrong}”**: corrected in [{section}]({c.anchor}); proven by {proof}.")
     return "\n".join(out) + "\n"
 
 
