@@ -1,0 +1,1 @@
+"""The engine that verifies the site: pages, diagrams, the reader's view."""
