@@ -198,11 +198,9 @@ fill: var(--md-mermaid-label-fg-color);
 .messageText, .loopText, .noteText, .labelText {{ stroke: none; }}
 .background {{ fill: var(--md-default-bg-color); }}
 .main > .background {{ fill: none; }}
-.chart-title text, .left-axis .label text, .bottom-axis .label text, .left-axis .title text
-  {{ fill: var(--md-mermaid-label-fg-color); }}
-.left-axis path, .bottom-axis path, .left-axis .axisl-line path, .bottom-axis .axis-line path
-  {{ stroke: var(--md-mermaid-edge-color); }}
-.plot rect {{ fill: var(--md-accent-fg-color); }}
+.chart-title text, [class$="-axis"] text {{ fill: var(--md-mermaid-label-fg-color); }}
+[class$="-axis"] path {{ stroke: var(--md-mermaid-edge-color); }}
+.plot rect {{ fill: var(--md-accent-fg-color); stroke: none; }}
 """
 
 CONFIG = {

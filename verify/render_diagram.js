@@ -56,9 +56,11 @@ async ([id, source]) => {
   } else {
     const title = svg.querySelector(".chart-title text");
     name = "Chart: " + (title ? words(title) : kind);
-    const labels = [...svg.querySelectorAll(".bottom-axis .label text")].map((t) => words(t));
-    const bar = source.match(/^\s*bar\s*\[(.*)\]/m);
-    const values = bar ? bar[1].split(",").map((v) => v.trim()) : [];
+    const list = (key) => {  // x-axis [a, "b c"] / bar [1, 2]: the items of the source's line
+      const m = source.match(new RegExp("^\\s*" + key + "\\s*\\[(.*)\\]", "m"));
+      return m ? m[1].split(",").map((v) => v.trim().replace(/^"(.*)"$/, "$1")) : [];
+    };
+    const labels = list("x-axis"), values = list("bar");
     desc = labels.map((l, i) => values[i] !== undefined ? `${l}: ${values[i]}` : l);
   }
   if (given && given.textContent.trim()) name = given.textContent.trim();
