@@ -13,11 +13,11 @@ import pytest
 
 from tests.harness import site
 from tests.harness.pages import mermaid_fences
+from verify.diagrams import MERMAID_VERSION  # docs/assets/javascripts/mermaid.min.js, npm mermaid@11.17.2
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))
 DOCS = CONFIG.parent / "docs"
-MERMAID_VERSION = "11.17.2"  # docs/assets/javascripts/mermaid.min.js, from npm mermaid@11.17.2 (verify.diagrams)
 
 
 @pytest.fixture(scope="module")
