@@ -516,6 +516,25 @@ def test_the_publishing_check_catches_a_bad_variant(variant: str) -> None:
     assert any(expected in p for p in problems), problems
 
 
+def test_actionlint_accepts_the_bad_variants_of_the_workflow_only_the_publishing_check_refuses_them(
+    tmp_path: Path,
+) -> None:
+    """The variants that change only verify.yml are valid workflows: the linter cannot stand in for the
+    publishing check."""
+    files = []
+    for i, (variant, (change, _)) in enumerate(BAD_VARIANTS.items()):
+        workflows = copy.deepcopy(all_workflows())
+        change(workflows)
+        if list(workflows) != [MAIN] or "uses" in workflows[MAIN]["jobs"]["deploy"]:
+            continue  # variants that add files, or a reusable workflow that does not exist
+        assert publishing_problems(workflows), variant
+        files.append(tmp_path / f"variant{i}.yml")
+        files[-1].write_text(yaml.safe_dump(workflows[MAIN], sort_keys=False), encoding="utf-8")
+    assert len(files) >= 15
+    result = actionlint(*files)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
 # ---- the published site: site_url, edit links, favicon, 404 ----------------------------------------
 
 
