@@ -269,14 +269,17 @@ def with_credentials(base: str, user: str, password: str, path: str | None = Non
     return urlunsplit((parts.scheme, netloc, parts.path if path is None else path, parts.query, parts.fragment))
 
 
-# What a page's Redis user may run: every command on its own keys (~prefix*) and channels (&prefix*),
-# except the dangerous and administrative ones (FLUSHALL, FLUSHDB, KEYS, CONFIG, INFO, DEBUG, CLIENT
-# KILL/LIST, SHUTDOWN, ACL, ...) and those that act on every page's scripts or functions at once.
 # The databases of a space: named from it, or owned by its role (a page may create databases).
 SPACE_DATABASES = """SELECT datname FROM pg_database
     WHERE starts_with(datname, %(name)s) OR starts_with(pg_get_userbyid(datdba), %(name)s)"""
+
+# What a page's Redis user may run: every command on its own keys (~prefix*) and channels (&prefix*),
+# except the dangerous and administrative ones (FLUSHALL, FLUSHDB, SWAPDB, CONFIG, INFO, DEBUG, CLIENT
+# KILL/LIST, SHUTDOWN, ACL, ...) and those that act on every page's scripts or functions at once. KEYS is
+# allowed back: like SCAN (which no ACL limits either) it lists names and reads or changes nothing, and
+# the limits library's reset() (Q5) runs it in a Lua script.
 REDIS_DENIED_CATEGORIES = ["-@dangerous", "-@admin"]
-REDIS_DENIED_COMMANDS = ["-script|flush", "-script|kill", "-function"]
+REDIS_DENIED_COMMANDS = ["+keys", "-script|flush", "-script|kill", "-function"]
 
 
 @dataclass
