@@ -11,14 +11,16 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pika
+import pika.exceptions
 import psycopg
 import pytest
 import redis
 
-from verify import browser, spaces
+from verify import browser, helpers, spaces
 
 ROOT = Path(__file__).resolve().parent.parent
 MKDOCS_YML = """\
@@ -513,6 +515,42 @@ def test_a_hostile_page_leaves_the_other_page_and_the_sentinels_intact(
     assert after["the other page's data"] == "intact"
     assert after["sentinels"] == "intact"
     assert after["leftovers of the hostile page's space"] == "[]"
+
+
+def test_a_space_on_a_broker_run_through_its_management_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The containerised broker's path (RABBITMQ_MANAGEMENT_URL set), on a throwaway broker with the
+    management plugin: the page's vhost and user are made and removed through the HTTP API, and the
+    user is held to its own vhost."""
+    rabbit, port = helpers.ThrowawayRabbit(), helpers.free_port()
+    (rabbit.dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
+    with open(rabbit.dir / "rabbitmq.conf", "a", encoding="utf-8") as conf:
+        conf.write(f"management.tcp.port = {port}\nmanagement.tcp.ip = 127.0.0.1\n")
+    try:
+        rabbit.start(timeout=180)
+        api = f"http://guest:guest@127.0.0.1:{port}"
+        monkeypatch.setenv("AMQP_URL", rabbit.url)
+        monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", api)
+        monkeypatch.setattr(spaces, "MANAGEMENT_URL", api)
+        assert not spaces.rabbitmqctl_local()
+        helpers.eventually(lambda: answers(lambda: spaces.management("GET", "overview")), "the management API")
+        with spaces.space("management api") as space:
+            with pika.BlockingConnection(pika.URLParameters(space.env["AMQP_URL"])) as amqp:
+                amqp.channel().queue_declare(space.prefix + ".left")
+            with pytest.raises(pika.exceptions.ProbableAccessDeniedError, match="NOT_ALLOWED - access to vhost '/'"):
+                pika.BlockingConnection(pika.URLParameters(space.env["AMQP_URL"].rsplit("/", 1)[0] + "/%2F"))
+            made = [x for x in space.leftovers() if x.startswith("rabbitmq")]
+            assert made == [f"rabbitmq user {space.name}", f"rabbitmq vhost {space.prefix}"]
+        assert space.leftovers() == []  # the vhost went, and the queue left in it with it
+    finally:
+        rabbit.close()
+
+
+def answers(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except OSError:
+        return False
+    return True
 
 
 def test_a_good_page_passes(outcomes: dict[str, dict[str, str | None]]) -> None:
