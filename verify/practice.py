@@ -204,6 +204,13 @@ class Item:
     prompt: str
     answer: str
     anchor: str  # the section on the page that holds it ("" for the top of the page)
+    heading: str = ""  # that section's title
+
+    @property
+    def has_prompt(self) -> bool:
+        """A wrong answer the page describes rather than quotes has no claim of its own: the whole bullet
+        is the correction, and the card asks what is wrong in the section (its heading)."""
+        return bool(self.prompt)
 
 
 @dataclass(frozen=True)
@@ -226,10 +233,15 @@ def read_question_page(path: Path) -> QuestionPage:
     lines = lines[front_matter_end(lines) :]
     title = next(ln[2:].strip() for ln in lines if ln.startswith("# "))
     items = [Item("answer", "answer", title.split(": ", 1)[-1], "\n".join(box_body(lines, ANSWER_BOX)), "")]
-    for n, bullet in enumerate(bullets(box_body(lines, WRONG_BOX)), 1):
+    titles = {s.anchor: s.title for s in sections(lines)}
+    for bullet in bullets(box_body(lines, WRONG_BOX)):
         claim, correction = split_claim(bullet)
+        if not correction:
+            claim, correction = "", claim
         link = re.search(r"\]\(#([^)\s]+)\)", correction)
-        items.append(Item("wrong-answer", f"wrong-{n}", claim, correction, link[1] if link else ""))
+        anchor = link[1] if link else ""
+        key = "wrong-" + heading_anchor(claim or correction)
+        items.append(Item("wrong-answer", key, claim, correction, anchor, titles.get(anchor, "")))
     follow = next((s for s in sections(lines) if lines[s.start].rstrip() == FOLLOW_UPS), None)
     if follow is not None:
         for para in paragraphs(lines[follow.start + 1 : follow.end]):
