@@ -22,11 +22,10 @@ import genanki
 import markdown
 from mkdocs.config import load_config
 
+from verify.downloads import DECK_FILE, FOLDER
 from verify.practice import QUESTIONS, ROOT, Item, QuestionPage, question_pages
 
 CONFIG = ROOT / "mkdocs.yml"
-DOWNLOADS = ROOT / "docs" / "downloads"
-DECK_FILE = "backend-interview-questions.apkg"
 DECK_NAME = "Backend Interview Questions, verified"
 # Fixed for good: Anki recognises the deck and the note type by these ids on every later import.
 DECK_ID = 1_794_052_114
@@ -134,7 +133,7 @@ def write(out: Path, folder: Path = QUESTIONS) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=DOWNLOADS / DECK_FILE)
+    ap.add_argument("--out", type=Path, default=FOLDER / DECK_FILE)
     args: Any = ap.parse_args(argv)
     n = write(args.out)
     print(f"{args.out}: {n} notes")
