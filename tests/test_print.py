@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from verify import browser, downloads, printpdf
+from verify import anki, browser, cheatsheet, downloads, practice, printpdf
+from verify.practice import QUESTIONS
+
+
+def plain(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
 
 STAMP = re.compile(r"Verified on [^<]*|Changed since it was last verified|Not verified yet")
 
@@ -76,3 +82,45 @@ def test_the_links_of_the_print_page_point_at_the_question_pages() -> None:
     assert printpdf.link_from_docs("../run-the-examples.md", "02-acid") == "run-the-examples.md"
     assert printpdf.link_from_docs("10-n.md#x", "02-acid") == "questions/10-n.md#x"
     assert printpdf.link_from_docs("https://a.org/#b", "02-acid") == "https://a.org/#b"
+
+
+# --- the cheat sheet (docs/summary.md, verify/cheatsheet.py) ---
+
+A4_PRINTABLE = (605, 933)  # CSS px inside Material's @page margin of 25 mm: 160 x 247 mm
+
+
+def test_the_cheat_sheet_is_every_answer_boxs_one_line_and_points(published: browser.Published) -> None:
+    summary = plain((published.site_dir / "summary" / "index.html").read_text(encoding="utf-8"))
+    entries = [cheatsheet.entry(p) for p in sorted(QUESTIONS.glob("*.md"))]
+    assert len(entries) == 10
+    for e in entries:
+        page = plain((published.site_dir / "questions" / e.page.stem / "index.html").read_text(encoding="utf-8"))
+        for text in (e.title.split(": ", 1)[1], e.one_line, *e.points):
+            shown = plain(anki.render(text, practice.read_question_page(e.page)))
+            assert shown in summary and shown in page, text
+
+
+def test_an_answer_box_without_its_points_is_refused(tmp_path: Path) -> None:
+    page = tmp_path / "01-x.md"
+    page.write_text('# Q1: X?\n\n!!! abstract "Answer in an interview"\n    Text.\n\n    **In one line:** Y.\n')
+    with pytest.raises(cheatsheet.CheatSheetError, match=r"01-x.md: .* three points \(found 1 and 0\)"):
+        cheatsheet.entry(page)
+
+
+def test_the_cheat_sheet_prints_on_one_a4_page(published: browser.Published, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfReader
+
+    with browser.serve(published.www) as origin, sync_playwright() as p:
+        b = p.chromium.launch(executable_path=browser.CHROME_PATH, args=browser.CHROME_ARGS)
+        page = b.new_page(viewport={"width": A4_PRINTABLE[0], "height": A4_PRINTABLE[1]})
+        page.goto(origin.rstrip("/") + published.path + "summary/", wait_until="networkidle")
+        page.pdf(path=str(tmp_path / "summary.pdf"), format="A4")  # as the print dialog: Material's @page
+        page.emulate_media(media="print")
+        height = page.evaluate("() => document.querySelector('.md-container').getBoundingClientRect().bottom")
+        b.close()
+    assert 0 < height <= A4_PRINTABLE[1]
+    reader = PdfReader(tmp_path / "summary.pdf")
+    assert len(reader.pages) == 1
+    text = " ".join((reader.pages[0].extract_text() or "").split())
+    assert all(t.split(": ", 1)[1] in text for t in printpdf.titles())
