@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from verify import browser, practice
+from verify import browser, figures, practice, readtime
 from verify.page import read_page
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,3 +133,42 @@ def test_with_javascript_off_nothing_is_hidden(site: str) -> None:
         assert len(visible) >= 5 and all(visible)
         assert page.locator(".practice-toggle").count() == 0
         b.close()
+
+
+# --- tags and reading time ---
+
+
+def front_matter_tags(path: Path) -> list[str]:
+    from mkdocs.utils.meta import get_data
+
+    _, meta = get_data(path.read_text(encoding="utf-8"))
+    tags: list[str] = meta.get("tags", [])
+    return tags
+
+
+def test_every_question_page_has_tags_listed_on_the_home_page(published: browser.Published) -> None:
+    home = (published.site_dir / "index.html").read_text(encoding="utf-8")
+    for path in PAGES:
+        tags = front_matter_tags(path)
+        assert len(tags) >= 2, path.name
+        built = (published.site_dir / "questions" / path.stem / "index.html").read_text(encoding="utf-8")
+        assert all(f'md-tag">{html.escape(t)}<' in built or f">{html.escape(t)}</" in built for t in tags)
+        assert all(f">{html.escape(t)}<" in home for t in tags), path.name
+        assert f'href="questions/{path.stem}/"' in home, f"{path.name} is not listed under its tags"
+
+
+def test_every_question_page_shows_its_reading_time(published: browser.Published) -> None:
+    for path in PAGES:
+        built = (published.site_dir / "questions" / path.stem / "index.html").read_text(encoding="utf-8")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = lines[practice.front_matter_end(lines) :]  # MkDocs reads the front matter off
+        lines = figures.expand("\n".join(lines)).split("\n")  # the figures are words too
+        assert f"About {readtime.minutes(lines)} min to read" in built, path.name
+        assert readtime.minutes(lines) >= 5, path.name  # the pages are long: an estimate of 1 means a bug
+
+
+def test_reading_time_counts_prose_not_programs() -> None:
+    prose = ["# T", "", " ".join(["word"] * 200)]
+    assert readtime.prose_words(prose) == 201 and readtime.minutes(prose) == 2
+    program = ["```python", *["print('not prose at all')"] * 500, "```", "<!-- a comment of words -->"]
+    assert readtime.prose_words([*prose, *program]) == 201
