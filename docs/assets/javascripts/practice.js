@@ -57,9 +57,7 @@
       reveal(button, target);
     });
     if (target.classList.contains("admonition")) {
-      target.querySelector(".admonition-title").after(button);
-    } else if (target.classList.contains("practice-follow-up")) {
-      target.before(button);
+      target.querySelector(".admonition-title").after(button); // the box's title stays: it names the answer
     } else {
       target.before(button);
     }
