@@ -36,6 +36,8 @@ BUDGETS = {
     **{(form, c): 100 for form in ("desktop", "mobile") for c in ("best-practices", "seo")},
 }
 TRANSFER_BUDGET = 300_000  # bytes, gzipped as served, for every page
+# ... but the print page (docs/print.md, issue 14) is the ten question pages in one: its own, larger budget
+TRANSFER_BUDGETS = {"print/": 600_000}
 METRICS = ["first-contentful-paint", "largest-contentful-paint", "total-blocking-time", "cumulative-layout-shift"]
 
 
@@ -149,8 +151,9 @@ def main(argv: list[str]) -> int:
                 for c, score in summary["scores"].items():
                     if score < BUDGETS[(form, c)]:
                         misses.append(f"{url or '/'} {form} {c} {score} < {BUDGETS[(form, c)]}")
-                if summary["transfer_bytes"] > TRANSFER_BUDGET:
-                    misses.append(f"{url or '/'} {form} transfer {summary['transfer_bytes']:.0f} B > {TRANSFER_BUDGET}")
+                budget = TRANSFER_BUDGETS.get(url, TRANSFER_BUDGET)
+                if summary["transfer_bytes"] > budget:
+                    misses.append(f"{url or '/'} {form} transfer {summary['transfer_bytes']:.0f} B > {budget}")
                 s, m = summary["scores"], summary["metrics"]
                 print(
                     f"{url or '/':40} {form:7} perf {s['performance']:3} a11y {s['accessibility']:3} "

@@ -352,6 +352,8 @@ def check_site(
                     current.console_errors.append("navigation reloaded the page: instant navigation is off")
             else:
                 page.goto(base + url, wait_until="networkidle")
+                # networkidle does not wait for "load": a long page (print/) can still be being parsed
+                page.wait_for_load_state("load")
             counts = page.evaluate(COUNT_DIAGRAMS)
             current.rendered, current.syntax_errors = counts["rendered"], counts["errors"]
             current.overflow = page.evaluate(OVERFLOW)
