@@ -7,7 +7,6 @@ spread over xdist workers a page at a time (``--dist loadgroup``, see below), bl
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from verify import spaces, stamps
+from verify import provide, spaces, stamps
 from verify.page import Block, Fence, Page, read_page
 from verify.run import Result, normalise, run_block
 
@@ -45,14 +44,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not is_controller(config):
         return
-    problem = spaces.ensure_services(str(config.rootpath / "docker-compose.yml"))
+    # what the selected tests need, provided or named in one message, before any test runs; it also
+    # sets PG_BIN, from which pages start servers of their own (in the blocks, the proofs and the stamp)
+    needs = provide.session_needs(config.args, config.invocation_params.dir, config.rootpath)
+    problem = provide.preflight(needs, config.rootpath)
     if problem:
         pytest.exit(problem, returncode=3)
-    spaces.wait_amqp()
-    # servers a page starts itself come from these binaries, in the blocks, the proofs and the stamp alike
-    os.environ["PG_BIN"] = str(spaces.pg_bin())
-    token = spaces.plant_sentinel()  # pytest_sessionfinish checks it is intact
-    config.stash[sentinel_key] = token
+    if "RabbitMQ" in needs:
+        spaces.wait_amqp()
+    if "PostgreSQL" in needs:
+        config.stash[sentinel_key] = spaces.plant_sentinel()  # pytest_sessionfinish checks it is intact
 
 
 sentinel_key = pytest.StashKey[str]()

@@ -60,6 +60,12 @@ def host_port(name: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+def wanted(name: str) -> bool:
+    """False for a service (DATABASE_URL, ...) the run's selection does not use: verify.provide names
+    those in VERIFY_UNUSED_SERVICES, and spaces and sentinels leave them alone."""
+    return name not in os.environ.get("VERIFY_UNUSED_SERVICES", "").split(",")
+
+
 def missing_services() -> list[str]:
     """Names (DATABASE_URL, ...) of the services whose port does not accept a connection."""
     missing = []
@@ -248,11 +254,12 @@ class Space:
             dbs = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [self.name]).fetchall()
             roles = conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [self.name]).fetchall()
         left += [f"database {d}" for (d,) in dbs] + [f"role {r}" for (r,) in roles]
-        r = redis.Redis.from_url(url("REDIS_URL"))
-        left += [f"redis key {k!r}" for k in r.scan_iter(match=self.prefix + "*", count=1000)]
-        left += [f"redis channel {c!r} (still subscribed)" for c in r.pubsub_channels(self.prefix + "*")]
-        r.close()
-        queues, exchanges = rabbit_names(self.prefix) if rabbit else ([], [])
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            left += [f"redis key {k!r}" for k in r.scan_iter(match=self.prefix + "*", count=1000)]
+            left += [f"redis channel {c!r} (still subscribed)" for c in r.pubsub_channels(self.prefix + "*")]
+            r.close()
+        queues, exchanges = rabbit_names(self.prefix) if rabbit and wanted("AMQP_URL") else ([], [])
         left += [f"rabbitmq queue {q}" for q in queues] + [f"rabbitmq exchange {e}" for e in exchanges]
         return left
 
@@ -263,12 +270,13 @@ class Space:
             for (db,) in dbs:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))
-        r = redis.Redis.from_url(url("REDIS_URL"))
-        keys = list(r.scan_iter(match=self.prefix + "*", count=1000))
-        for i in range(0, len(keys), 500):
-            r.delete(*keys[i : i + 500])
-        r.close()
-        queues, exchanges = rabbit_names(self.prefix)
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            keys = list(r.scan_iter(match=self.prefix + "*", count=1000))
+            for i in range(0, len(keys), 500):
+                r.delete(*keys[i : i + 500])
+            r.close()
+        queues, exchanges = rabbit_names(self.prefix) if wanted("AMQP_URL") else ([], [])
         if queues or exchanges:
             conn_ = pika.BlockingConnection(pika.URLParameters(url("AMQP_URL")))
             ch = conn_.channel()
@@ -307,9 +315,10 @@ def plant_sentinel() -> str:
         conn.execute(
             sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(SENTINEL_TABLE.format(token))), [token]
         )
-    r = redis.Redis.from_url(url("REDIS_URL"))
-    r.set(SENTINEL_KEY.format(token), token)
-    r.close()
+    if wanted("REDIS_URL"):
+        r = redis.Redis.from_url(url("REDIS_URL"))
+        r.set(SENTINEL_KEY.format(token), token)
+        r.close()
     return token
 
 
@@ -322,9 +331,11 @@ def remove_sentinel(token: str) -> list[str]:
         except psycopg.errors.UndefinedTable:
             rows = []
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    changed = [] if rows == [(token,)] else [f"sentinel table rows {rows!r}, expected [({token!r},)]"]
+    if not wanted("REDIS_URL"):
+        return changed
     r = redis.Redis.from_url(url("REDIS_URL"))
     key = r.get(SENTINEL_KEY.format(token))
     r.delete(SENTINEL_KEY.format(token))
     r.close()
-    changed = [] if rows == [(token,)] else [f"sentinel table rows {rows!r}, expected [({token!r},)]"]
     return changed + ([] if key == token.encode() else [f"sentinel key {key!r}, expected {token!r}"])
