@@ -49,7 +49,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     needs = provide.session_needs(config.args, config.invocation_params.dir, config.rootpath)
     problem = provide.preflight(needs, config.rootpath)
     if problem:
-        pytest.exit(problem, returncode=3)
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr:
+            tr.write_line(problem, red=True)
+        pytest.exit("stopped before any test: the pieces above are missing" if tr else problem, returncode=3)
     if "RabbitMQ" in needs:
         spaces.wait_amqp()
     if "PostgreSQL" in needs:

@@ -84,7 +84,10 @@ def needs_of_text(text: str) -> set[str]:
 
 
 def needs_of_page(page_file: Path, root: Path) -> set[str]:
-    page = read_page(page_file, root, root / "mkdocs.yml")
+    try:
+        page = read_page(page_file, root, root / "mkdocs.yml")
+    except Exception:
+        return set()  # a page that cannot be read fails as a test of its own, with its reason
     if not page.run_blocks:
         return set()
     texts = [b.code for b in page.run_blocks] + [f.read_text(encoding="utf-8") for f in page.shown_files]
