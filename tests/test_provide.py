@@ -134,3 +134,59 @@ def answers(url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+TABS_PAGE = """\
+    # Page
+
+    ```sql
+    SELECT 1 AS one;
+    ```
+
+    === "PostgreSQL 15"
+
+        <!--pytest.mark.postgres(15)-->
+
+        ```sql
+        SELECT current_setting('server_version_num')::int / 10000 AS major;
+        ```
+
+        <!--pytest-codeblocks:expected-output-->
+
+        ```output
+         major
+        -------
+            15
+        (1 row)
+        ```
+
+    === "PostgreSQL 18"
+
+        <!--pytest.mark.postgres(18)-->
+
+        ```sql
+        SELECT current_setting('server_version_num')::int / 10000 AS major;
+        ```
+
+        <!--pytest-codeblocks:expected-output-->
+
+        ```output
+         major
+        -------
+            18
+        (1 row)
+        ```
+    """
+
+
+def test_a_postgresql_page_runs_on_both_majors_and_a_tab_on_its_own(tmp_path: Path) -> None:
+    """The shared 15 and the embedded 18 in one run: the untabbed block runs on each, each tab's block
+    only on its major (its output names the major, so running it on the other would fail)."""
+    p = project(tmp_path, {"tabs.md": TABS_PAGE})
+    run = run_engine(p, "-v", "-s")
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, out
+    assert re.search(r"PostgreSQL pages run on 15\.\d+ \(\S+\), 18\.\d+ \(\S+\)", out), out
+    passed = sorted(re.findall(r"::(line\d+-sql\[pg\d+\]) PASSED", out))
+    assert passed == ["line11-sql[pg15]", "line28-sql[pg18]", "line3-sql[pg15]", "line3-sql[pg18]"], out
+    assert "4 passed" in out

@@ -103,6 +103,8 @@ def needs_of_page(page_file: Path, root: Path) -> set[str]:
 def runs_per_major(page: Page) -> bool:
     """A page runs once on each PostgreSQL major when its code uses PostgreSQL itself (not merely the
     database every page gets): sql blocks, DATABASE_URL, psycopg, or servers from PG_BIN."""
+    if any(b.lang == "sql" for b in page.run_blocks):
+        return True
     texts = [b.code for b in page.run_blocks] + [f.read_text(encoding="utf-8") for f in page.shown_files]
     return bool(needs_of_text("\n".join(texts)) & {"PostgreSQL", "PG_BIN", "psql"})
 
