@@ -1,5 +1,5 @@
 """Q3: publish + consume throughput over RabbitMQ with and without publisher confirms, a connection
-per message (the seed's producer), and how fast requeue=True loops a poison message.
+per message (the common answer's producer), and how fast requeue=True loops a poison message.
 
 Every mode (3 runs, medians) publishes persistent JSON messages to a durable queue and consumes them the page's way
 (reliable.consume: prefetch, manual ack of each message after handling).
@@ -69,7 +69,7 @@ async def publish_batched(url: str, queue: str, window: int) -> tuple[float, flo
 
 
 def connection_per_message(url: str, queue: str) -> float:
-    """The seed's publishMessage(): connect, open a channel, declare, publish, close -- per message."""
+    """The common answer's publishMessage(): connect, open a channel, declare, publish, close -- per message."""
     t = time.perf_counter()
     for i in range(N_PER_CONNECTION):
         with pika.BlockingConnection(pika.URLParameters(url)) as conn:
@@ -122,7 +122,9 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
     per_conn = connection_per_message(url, f"{prefix}.bench-per-connection")
     figures["publish_per_connection"] = rate(N_PER_CONNECTION, per_conn)
     figures["per_connection_ms"] = f"{per_conn / N_PER_CONNECTION * 1000:.1f} ms"
-    rows.append(["new connection per message (the seed), no confirms", rate(N_PER_CONNECTION, per_conn), "", "", ""])
+    rows.append(
+        ["new connection per message (the common answer), no confirms", rate(N_PER_CONNECTION, per_conn), "", "", ""]
+    )
     figures["confirm_cost"] = f"{pub_rate['none'] / pub_rate['each']:.1f}\u00d7"
     figures["window_gain"] = f"{pub_rate['window'] / pub_rate['each']:.1f}\u00d7"
     figures["messages"] = f"{N:,}"

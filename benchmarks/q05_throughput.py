@@ -92,7 +92,7 @@ def run(env: dict[str, str]) -> dict[str, Any]:
     )
     python: dict[str, Callable[[int], Any]] = {
         "bare INCR (redis-py), no limiter": lambda i: r.incr(f"{prefix}:b:incr:{i % USERS}"),
-        "seed: INCR, then EXPIRE on a new key (not atomic)": lambda i: naive.naive_allow(
+        "the common answer: INCR, then EXPIRE on a new key (not atomic)": lambda i: naive.naive_allow(
             r, f"{prefix}:b:naive:{i % USERS}", big, 3600
         ),
         "fixed window, Lua (EVALSHA)": lambda i: fw.allow_lua(r, f"{prefix}:b:lua:{i % USERS}", big, 3600),
@@ -132,7 +132,7 @@ def run(env: dict[str, str]) -> dict[str, Any]:
         "evalsha_vs_incr1": f"{raw['EVALSHA fixed-window script, 1 client'] / incr1:.2f}x",
         "lua": f"{lua:,.0f}",
         "gcra": f"{measured['GCRA, Lua (EVALSHA)']:,.0f}",
-        "naive": f"{measured['seed: INCR, then EXPIRE on a new key (not atomic)']:,.0f}",
+        "naive": f"{measured['the common answer: INCR, then EXPIRE on a new key (not atomic)']:,.0f}",
         "limits_fixed": f"{lim:,.0f}",
         "limits_moving": f"{measured['limits: moving window (log)']:,.0f}",
         "py_incr": f"{measured['bare INCR (redis-py), no limiter']:,.0f}",

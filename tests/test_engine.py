@@ -22,7 +22,7 @@ MKDOCS_YML = """\
 site_name: broken
 site_url: http://127.0.0.1:8000/
 theme: {name: material, font: false, features: [navigation.instant]}
-plugins: [search, mermaid2]
+plugins: [search]
 extra_javascript: [{path: assets/javascripts/mermaid.min.js, defer: true}]
 markdown_extensions:
   - pymdownx.snippets: {base_path: ["."], check_paths: true}
@@ -338,7 +338,10 @@ def test_a_good_page_passes(outcomes: dict[str, dict[str, str | None]]) -> None:
     assert outcomes["good"] == {"line3-sql": None, "line7-python": None, "line18-mermaid": None}
 
 
-def test_mermaid_syntax_error_is_found_in_the_browser(tmp_path: Path) -> None:
+def test_a_diagram_left_to_the_browser_is_found(tmp_path: Path) -> None:
+    """A project without pre-rendered SVGs (no verify.diagrams here): the browser check names each
+    diagram the browser would have to render, by page:line. (A diagram mermaid cannot parse fails
+    the render command: tests/test_diagrams.py.)"""
     (tmp_path / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
     docs = tmp_path / "docs"
     (docs / "assets" / "javascripts").mkdir(parents=True)
@@ -351,8 +354,10 @@ def test_mermaid_syntax_error_is_found_in_the_browser(tmp_path: Path) -> None:
         assert built.returncode == 0, built.stderr  # mkdocs itself does not notice
         (report,) = browser.check_site(site_dir, base, docs)
     assert report.expected == 2
-    assert any(p.startswith("docs/index.md:8: ") for p in report.problems), report.problems
-    assert not any(p.startswith("docs/index.md:3: ") for p in report.problems), report.problems
+    assert report.rendered == 0
+    assert report.in_browser == ["docs/index.md:3", "docs/index.md:8"]
+    assert report.mermaid_requests == [base + "assets/javascripts/mermaid.min.js"]  # what readers no longer get
+    assert any(p.startswith("docs/index.md:8: no pre-rendered SVG") for p in report.problems), report.problems
 
 
 def test_a_missing_service_stops_the_run_and_says_how_to_start_it(tmp_path: Path) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from verify import browser
+from verify.diagrams import MERMAID_VERSION  # docs/assets/javascripts/mermaid.min.js, npm mermaid@11.17.2
 from verify.page import mermaid_fences
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))
 DOCS = CONFIG.parent / "docs"
-MERMAID_VERSION = "11.17.2"  # docs/assets/javascripts/mermaid.min.js, from npm mermaid@11.17.2
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     """The strict build, served on 127.0.0.1 at the URL it was built for."""
     with browser.hosted(CONFIG, tmp_path_factory.mktemp("hosted")) as (site_dir, base, result):
         assert result.returncode == 0, result.stdout + result.stderr
-        # log lines at WARNING level. ("INFO - MERMAID2 - WARNING: Using extra_javascript is now
-        # DEPRECATED" is the documented offline set-up: mermaid2 then injects no CDN script, and stays.)
+        # log lines at WARNING level
         warnings = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("WARNING")]
         assert warnings == []
         yield site_dir, base
@@ -54,9 +53,19 @@ def test_site_builds_with_no_services(published: browser.Published) -> None:
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 def test_every_page_renders_offline(hosted: tuple[Path, str], dark: bool) -> None:
+    """Every diagram is a pre-rendered SVG; no page requests mermaid (browser.MERMAID_BUNDLE)."""
     reports = browser.check_site(*hosted, DOCS, dark=dark)
     assert len(reports) == len(list(DOCS.rglob("*.md")))
     assert sum(r.expected for r in reports) > 0
+    problems = {r.url: r.problems for r in reports if r.problems}
+    assert problems == {}
+
+
+def test_every_diagram_shows_with_javascript_off(hosted: tuple[Path, str]) -> None:
+    """Every page's diagrams are there without JavaScript (and so in print and on the first paint)."""
+    reports = browser.check_site(*hosted, DOCS, javascript=False)
+    assert len(reports) == len(list(DOCS.rglob("*.md")))
+    assert sum(r.rendered for r in reports) == sum(r.expected for r in reports) > 0
     problems = {r.url: r.problems for r in reports if r.problems}
     assert problems == {}
 
@@ -80,21 +89,9 @@ def test_phone_width_pages_do_not_overflow(hosted: tuple[Path, str], dark: bool)
     assert problems == {}
 
 
-def test_mermaid_loads_only_when_a_diagram_nears_the_viewport(hosted: tuple[Path, str]) -> None:
-    """docs/assets/javascripts/mermaid-loader.js: a page without diagrams never downloads mermaid.min.js,
-    a page with diagrams downloads it once, from the site, and only once a diagram is near the viewport."""
-    site_dir, base = hosted
-    urls = browser.pages(site_dir)
-    plain = next(u for u in urls if not browser.diagram_sources(site_dir, u))
-    with_diagrams = next(u for u in urls if browser.diagram_sources(site_dir, u))
-    seen = browser.mermaid_downloads(base, [plain, with_diagrams], height=200)
-    assert seen[plain] == {"before_scroll": [], "after_scroll": [], "rendered": 0}
-    assert seen[with_diagrams]["before_scroll"] == []  # the first diagram is below a 200 px window
-    assert seen[with_diagrams]["after_scroll"] == [base + "assets/javascripts/mermaid.min.js"]
-    assert seen[with_diagrams]["rendered"] == len(browser.diagram_sources(site_dir, with_diagrams))
-
-
 def test_mermaid_is_self_hosted_and_pinned(built: Path) -> None:
+    """The renderer's mermaid (verify/diagrams.py; also the browser's, for a diagram not rendered yet
+    while editing) is the pinned self-hosted one, and no page names a CDN."""
     js = (ROOT / "docs/assets/javascripts/mermaid.min.js").read_text(encoding="utf-8")
     assert f'version:"{MERMAID_VERSION}"' in js
     for html in built.rglob("*.html"):

@@ -196,9 +196,20 @@ def pages(site_dir: Path) -> list[str]:
 
 
 def diagram_sources(site_dir: Path, url: str) -> list[str]:
-    """The mermaid source of each diagram of a built page, in page order."""
+    """The mermaid source of each diagram of a built page left for the browser to render (it has no
+    pre-rendered SVG: verify/diagrams.py), in page order."""
     text = (site_dir / url / "index.html").read_text(encoding="utf-8")
     return [html.unescape(m) for m in re.findall(r'<pre class="mermaid"><code>(.*?)</code></pre>', text, re.S)]
+
+
+def diagram_count(site_dir: Path, url: str) -> int:
+    """How many diagrams a built page has: pre-rendered SVGs and the ones left for the browser."""
+    text = (site_dir / url / "index.html").read_text(encoding="utf-8")
+    return text.count('<div class="diagram"') + len(diagram_sources(site_dir, url))
+
+
+# A request for the mermaid library itself (self-hosted or from a CDN): a reader never needs one.
+MERMAID_BUNDLE = re.compile(r"mermaid(@[^/]*)?(/dist)?/mermaid(\.esm)?(\.min)?\.m?js|mermaid\.min\.js")
 
 
 def source_line(docs_dir: Path, url: str, index: int) -> str:
@@ -217,7 +228,8 @@ class PageReport:
     expected: int
     rendered: int = 0
     syntax_errors: int = 0
-    diagram_errors: list[str] = field(default_factory=list)  # "page.md:line: parser message"
+    in_browser: list[str] = field(default_factory=list)  # "page.md:line": no pre-rendered SVG
+    mermaid_requests: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
@@ -227,8 +239,9 @@ class PageReport:
     def problems(self) -> list[str]:
         p = []
         if self.rendered != self.expected or self.syntax_errors:
-            p.append(f"{self.rendered}/{self.expected} diagrams rendered, {self.syntax_errors} syntax errors")
-        p += self.diagram_errors
+            p.append(f"{self.rendered}/{self.expected} diagrams shown as SVG, {self.syntax_errors} syntax errors")
+        p += [f"{d}: no pre-rendered SVG, the browser renders it (run `{RENDER}`)" for d in self.in_browser]
+        p += [f"mermaid requested: {r}" for r in self.mermaid_requests]
         p += [f"failed request {r}" for r in self.failed_requests]
         p += [f"request leaving 127.0.0.1: {r}" for r in self.foreign_requests]
         p += [f"console error: {e}" for e in self.console_errors]
@@ -237,29 +250,14 @@ class PageReport:
         return p
 
 
+RENDER = "uv run python -m verify.diagrams"
+
+# Diagrams shown as pre-rendered SVG: a named picture with text labels, laid out (it has a size).
 COUNT_DIAGRAMS = """() => ({
-  rendered: document.querySelectorAll('div.mermaid').length,
-  pending: document.querySelectorAll('pre.mermaid').length,
-  errors: (document.body.innerText.match(/Syntax error in text/g) || []).length
-    + [...document.querySelectorAll('div.mermaid')].filter(d => /Syntax error/.test(d.textContent)).length,
+  rendered: [...document.querySelectorAll('div.diagram > svg[role="img"]')].filter((s) =>
+    s.getBoundingClientRect().width > 0 && s.querySelector('text') && s.getAttribute('aria-labelledby')).length,
+  errors: (document.body.innerText.match(/Syntax error in text/g) || []).length,
 })"""
-
-
-# Diagrams load lazily (docs/assets/javascripts/mermaid-loader.js): bring the next one into view.
-SCROLL_TO_PENDING = """() => {
-  const pre = document.querySelector('pre.mermaid');
-  if (pre) pre.scrollIntoView({block: 'center'});
-}"""
-
-
-PARSE_DIAGRAMS = """async (sources) => {
-  const out = [];
-  if (typeof mermaid === "undefined" || mermaid.lazy) return sources.map(() => "mermaid.min.js was never loaded");
-  for (const s of sources) {
-    try { await mermaid.parse(s); out.push(null); } catch (e) { out.push(String((e && e.message) || e)); }
-  }
-  return out;
-}"""
 
 
 # Horizontal overflow of the page itself (a code block or table wider than the screen must scroll inside
@@ -274,16 +272,19 @@ def check_site(
     dark: bool = False,
     via_navigation: bool = False,
     width: int = 1280,
+    javascript: bool = True,
 ) -> list[PageReport]:
     """Load every page (directly, or by instant navigation from the last page) in a window `width`
-    CSS pixels wide, bring every diagram into view, and report."""
+    CSS pixels wide, with JavaScript on or off, and report."""
     from playwright.sync_api import sync_playwright
 
     reports = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
         context = browser.new_context(
-            color_scheme="dark" if dark else "light", viewport={"width": width, "height": 844 if width < 600 else 800}
+            color_scheme="dark" if dark else "light",
+            viewport={"width": width, "height": 844 if width < 600 else 800},
+            java_script_enabled=javascript,
         )
         page = context.new_page()
         current: PageReport | None = None
@@ -295,6 +296,8 @@ def check_site(
             host = urlsplit(u).hostname
             if current and u.startswith(("http:", "https:", "ws:", "wss:")) and host != "127.0.0.1":
                 current.foreign_requests.append(u)
+            if current and MERMAID_BUNDLE.search(u):
+                current.mermaid_requests.append(u)
 
         def on_failed(req: Request) -> None:
             in_flight.discard(req)
@@ -331,8 +334,8 @@ def check_site(
             page.evaluate("() => { window.__sameDocument = true; }")
             settle()
         for url in urls:
-            sources = diagram_sources(site_dir, url)
-            current = PageReport(url, len(sources))
+            current = PageReport(url, diagram_count(site_dir, url))
+            current.in_browser = [source_line(docs_dir, url, i) for i in range(len(diagram_sources(site_dir, url)))]
             if via_navigation:
                 # Material's instant navigation: a click on an internal link replaces the page in place
                 page.evaluate(
@@ -349,18 +352,8 @@ def check_site(
                     current.console_errors.append("navigation reloaded the page: instant navigation is off")
             else:
                 page.goto(base + url, wait_until="networkidle")
-            counts = {"rendered": 0, "pending": 0, "errors": 0}
-            for _ in range(150):  # mermaid renders asynchronously, and only near the viewport
-                counts = page.evaluate(COUNT_DIAGRAMS)
-                if counts["pending"] == 0:
-                    break
-                page.evaluate(SCROLL_TO_PENDING)
-                page.wait_for_timeout(100)
+            counts = page.evaluate(COUNT_DIAGRAMS)
             current.rendered, current.syntax_errors = counts["rendered"], counts["errors"]
-            if sources:
-                for i, err in enumerate(page.evaluate(PARSE_DIAGRAMS, sources)):
-                    if err:
-                        current.diagram_errors.append(f"{source_line(docs_dir, url, i)}: {err.splitlines()[0]}")
             current.overflow = page.evaluate(OVERFLOW)
             settle()
             reports.append(current)
@@ -372,39 +365,3 @@ def check_site(
                 page.wait_for_timeout(100)
         browser.close()
     return reports
-
-
-def mermaid_downloads(base: str, urls: list[str], height: int) -> dict[str, dict[str, object]]:
-    """For each page, loaded fresh in a window `height` px tall: the mermaid library URLs requested once
-    the page has loaded and settled, then after scrolling every diagram into view, and how many
-    diagrams were rendered in the end."""
-    from playwright.sync_api import sync_playwright
-
-    out: dict[str, dict[str, object]] = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
-        for url in urls:
-            context = browser.new_context(viewport={"width": 1280, "height": height})
-            page = context.new_page()
-            requested: list[str] = []
-
-            def on_request(req: Request, requested: list[str] = requested) -> None:
-                if re.search(r"mermaid(@[^/]*)?(/dist)?/mermaid(\.min)?\.js|mermaid\.min\.js", req.url):
-                    requested.append(req.url)
-
-            page.on("request", on_request)
-            page.goto(base + url, wait_until="networkidle")
-            page.wait_for_timeout(1000)
-            before = list(requested)
-            counts = page.evaluate(COUNT_DIAGRAMS)
-            for _ in range(150):
-                counts = page.evaluate(COUNT_DIAGRAMS)
-                if counts["pending"] == 0:
-                    break
-                page.evaluate(SCROLL_TO_PENDING)
-                page.wait_for_timeout(100)
-            page.wait_for_load_state("networkidle")
-            out[url] = {"before_scroll": before, "after_scroll": list(requested), "rendered": counts["rendered"]}
-            context.close()
-        browser.close()
-    return out

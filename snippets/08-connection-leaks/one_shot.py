@@ -1,4 +1,4 @@
-"""One-shot pool queries (the seed's pool.query) cannot hold a transaction across statements."""
+"""One-shot pool queries (the common answer's pool.query) cannot hold a transaction across statements."""
 
 import os
 from decimal import Decimal

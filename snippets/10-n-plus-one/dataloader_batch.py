@@ -11,6 +11,8 @@ Row = tuple[int, str, str | None]
 
 
 class CountingCursor(psycopg.AsyncCursor[Any]):
+    """Counts execute() only, all this program uses (strategies.py also counts executemany, copy, named cursors)."""
+
     async def execute(self, *args: Any, **kwargs: Any) -> Self:
         conn = self.connection
         assert isinstance(conn, CountingConnection)

@@ -1,9 +1,13 @@
 """Posts with their authors three ways, counting every statement psycopg sends to the server."""
 
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Self
 
 import psycopg
+from psycopg import Copy
+from psycopg.abc import Params, Query
 
 Row = tuple[int, str, str | None]  # post id, title, author name (None: the post has no author)
 POSTS = "SELECT id, title, author_id FROM posts ORDER BY id LIMIT %s"
@@ -11,12 +15,29 @@ POSTS = "SELECT id, title, author_id FROM posts ORDER BY id LIMIT %s"
 
 # --8<-- [start:counting]
 class CountingCursor(psycopg.Cursor[Any]):
-    """conn.execute() goes through a cursor too, so this sees every statement."""
+    """Counts what this code sends: execute (conn.execute too), executemany (one per parameter set), copy."""
 
     def execute(self, *args: Any, **kwargs: Any) -> Self:
-        conn = self.connection
-        assert isinstance(conn, CountingConnection)
-        conn.statements += 1
+        counted(self.connection, 1)
+        return super().execute(*args, **kwargs)
+
+    def executemany(self, query: Query, params_seq: Iterable[Params], **kwargs: Any) -> None:
+        params = list(params_seq)
+        counted(self.connection, len(params))  # the server executes it once per parameter set
+        super().executemany(query, params, **kwargs)
+
+    @contextmanager
+    def copy(self, *args: Any, **kwargs: Any) -> Iterator[Copy]:
+        counted(self.connection, 1)
+        with super().copy(*args, **kwargs) as copy:
+            yield copy
+
+
+class CountingServerCursor(psycopg.ServerCursor[Any]):
+    """conn.cursor(name=...): counts the DECLARE, not the FETCH it sends for every `itersize` rows."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Self:
+        counted(self.connection, 1)
         return super().execute(*args, **kwargs)
 
 
@@ -24,8 +45,15 @@ class CountingConnection(psycopg.Connection[Any]):
     statements = 0
 
 
+def counted(conn: psycopg.Connection[Any], n: int) -> None:
+    assert isinstance(conn, CountingConnection)
+    conn.statements += n
+
+
 def connect(url: str) -> CountingConnection:
-    return CountingConnection.connect(url, autocommit=True, cursor_factory=CountingCursor)
+    conn = CountingConnection.connect(url, autocommit=True, cursor_factory=CountingCursor)
+    conn.server_cursor_factory = CountingServerCursor
+    return conn
 
 
 # --8<-- [end:counting]
@@ -46,7 +74,9 @@ def n_plus_one(conn: psycopg.Connection[Any], limit: int) -> list[Row]:
 def join(conn: psycopg.Connection[Any], limit: int) -> list[Row]:
     return conn.execute(  # LEFT JOIN keeps posts without an author; explicit columns; ORDER BY
         """SELECT p.id, p.title, u.name FROM posts AS p LEFT JOIN users AS u ON u.id = p.author_id
-           ORDER BY p.id LIMIT %s""", [limit]).fetchall()
+           ORDER BY p.id LIMIT %s""",
+        [limit],
+    ).fetchall()
 
 
 # --8<-- [end:join]

@@ -4,6 +4,7 @@ server's guard ends idle transactions, and broken returns are never passed on.""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from verify.helpers import eventually, load_snippet, sessions
+from verify.helpers import ROOT, eventually, load_snippet, sessions
 
 leak = load_snippet("08-connection-leaks/leak.py")
 fixes = load_snippet("08-connection-leaks/fixes.py")
@@ -21,6 +22,7 @@ one_shot = load_snippet("08-connection-leaks/one_shot.py")
 monitor = load_snippet("08-connection-leaks/monitor.py")
 idle_in_tx = load_snippet("08-connection-leaks/idle_in_tx.py")
 bad_return = load_snippet("08-connection-leaks/bad_return.py")
+held_leak = load_snippet("08-connection-leaks/held_leak.py")
 
 
 @pytest.fixture
@@ -92,6 +94,21 @@ def test_fixes_never_exhaust_the_pool(notes: ConnectionPool) -> None:
             fixes.save_with(notes, f"loop {i}", fail=i % 4 == 0)
     assert count_notes(notes, "loop") == 150
     assert notes.get_stats().get("requests_errors", 0) == 0  # nobody timed out waiting
+
+
+def test_fixes_report_the_ratio_they_state(env: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    fixes.main()
+    out = capsys.readouterr().out
+    m = re.search(r"^(\d+) requests over (\d+) connections: (\d+) times as many$", out, re.M)
+    assert m, out
+    requests, connections, ratio = map(int, m.groups())
+    assert (requests, connections) == (200, 2) and ratio == requests // connections == 100
+    page = (ROOT / "docs/questions/08-connection-leaks.md").read_text(encoding="utf-8")
+    stated = [int(n) for n in re.findall(r"(\d+) times more requests than connections", page)]
+    assert stated == [ratio], "the page states the measured ratio"
+    source = (ROOT / "snippets/08-connection-leaks/fixes.py").read_text(encoding="utf-8")
+    assert not re.search(r"\d+ times", source), "no ratio typed into a comment"
+    assert "(`requests_errors` 0)" in page and "'requests_errors': 0" in out
 
 
 def test_one_shot_queries_cannot_hold_a_transaction(env: dict[str, str]) -> None:
@@ -203,3 +220,34 @@ def test_broken_returns_are_cleaned_not_passed_on(env: dict[str, str], capsys: p
         assert (stats["pool_size"], stats["pool_available"]) == (1, 1)  # ...and the pool is intact
         with pool.connection() as conn:
             assert conn.info.backend_pid in pids
+
+
+def test_a_held_leak_stays_idle_until_idle_session_timeout(env: dict[str, str]) -> None:
+    url = env["DATABASE_URL"]
+    kwargs = {"application_name": held_leak.APP_NAME, "options": held_leak.GUARDS}
+    with ConnectionPool(url, min_size=1, max_size=1, timeout=0.5, kwargs=kwargs) as pool:
+        assert held_leak.cached_lookup(pool, 1) == (1,)
+        assert held_leak.sessions(url) == ["idle"]  # a referenced leak is on the server, idle
+        assert pool.get_stats()["pool_available"] == 0
+        start = time.monotonic()
+        time.sleep(1.5)  # past idle_in_transaction_session_timeout (1 s): it does not apply
+        assert held_leak.sessions(url) == ["idle"]
+        eventually(lambda: held_leak.sessions(url) == [], what="idle_session_timeout ending the session")
+        assert time.monotonic() - start >= 2.5  # ended by the 3 s idle guard, not before
+        with pytest.raises(psycopg.errors.IdleSessionTimeout) as ended:
+            held_leak.held[0].execute("SELECT 1")
+        assert ended.value.sqlstate == "57P05"
+        pool.putconn(held_leak.held.pop())
+        with pool.connection() as fresh:
+            assert fresh.execute("SELECT 1").fetchone() == (1,)
+    guard = {"options": "-c idle_session_timeout=500", "application_name": "q8-idle-pool"}
+    for check in (None, ConnectionPool.check_connection):  # the guard also ends a pool's healthy idle connections
+        with ConnectionPool(url, min_size=1, max_size=1, kwargs=guard, check=check) as pool:
+            pool.wait()
+            eventually(lambda: sessions(url, "q8-idle-pool") == 0, what="the pool's idle connection ended")
+            if check is None:
+                with pytest.raises(psycopg.OperationalError), pool.connection() as conn:
+                    conn.execute("SELECT 1")  # lent out dead
+            else:
+                with pool.connection() as conn:
+                    assert conn.execute("SELECT 1").fetchone() == (1,)  # checked, replaced, served

@@ -13,9 +13,11 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from tests.questions.superuser import admin_connect
 from verify.helpers import ROOT, load_snippet
 
 ex = load_snippet("09-indexing/explain.py")
+freeze = load_snippet("09-indexing/copy_freeze.py")
 search = load_snippet("09-indexing/search.py")
 nl = load_snippet("09-indexing/nonleading.py")
 pages = nl.index_pages  # pages a relation has
@@ -238,8 +240,10 @@ def test_covering_index_heap_fetches_follow_the_visibility_map(conn: psycopg.Con
 def test_full_text_search_uses_gin_and_websearch_accepts_raw_input(conn: psycopg.Connection[Any]) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS posts_fts_idx ON posts USING gin (to_tsvector('english', body))")
     with pytest.raises(errors.SyntaxError) as raised:
-        conn.execute("SELECT count(*) FROM posts WHERE to_tsvector('english', body) @@ to_tsquery('english', %s)",
-                     ["database performance"])
+        conn.execute(
+            "SELECT count(*) FROM posts WHERE to_tsvector('english', body) @@ to_tsquery('english', %s)",
+            ["database performance"],
+        )
     assert raised.value.sqlstate == "42601"
     for raw in ["database performance", "C++ & (oops", "'\"", "!!!", "", "a:b*c <-> | &", '"unfinished phrase']:
         search.count(conn, raw)  # raises nothing
@@ -257,6 +261,113 @@ def test_full_text_search_uses_gin_and_websearch_accepts_raw_input(conn: psycopg
     )
     assert uses(plan, "posts_fts_idx")
     assert node(plan, "Bitmap Index Scan")["Actual Rows"] == expected
+
+
+HOSTILE = ["word ", "-word ", "a or ", '"a b" ', "(", "&|!<-> ", "x:* "]  # each repeated up to the cap
+
+
+def test_websearch_fails_on_a_long_input_and_search_caps_it(conn: psycopg.Connection[Any]) -> None:
+    long_input = "word " * 50_000
+    parsed = conn.execute("SELECT numnode(websearch_to_tsquery('english', %s))", [long_input]).fetchone()
+    assert parsed == (99_999,)  # parsing alone succeeds: 50 000 words and 49 999 ANDs...
+    with pytest.raises(errors.StatementTooComplex) as raised:  # ...but searching with them fails
+        conn.execute(search.COUNT, {"q": long_input})
+    assert raised.value.sqlstate == "54001" and "stack depth" in str(raised.value)
+    with pytest.raises(ValueError, match="at most 200"):  # refused before any query is sent
+        search.count(conn, long_input)
+    with pytest.raises(ValueError):
+        search.search(conn, long_input)
+    assert search.MAX_SEARCH_CHARS == 200
+    for unit in HOSTILE:  # the worst the cap lets through still parses and runs
+        raw = (unit * search.MAX_SEARCH_CHARS)[: search.MAX_SEARCH_CHARS]
+        assert search.count(conn, raw) >= 0
+        search.search(conn, raw)
+    assert search.count(conn, "database performance " * 9) > 0  # 189 characters
+
+
+def test_copy_freeze_sets_the_visibility_map(env: dict[str, str], conn: psycopg.Connection[Any]) -> None:
+    freeze.load(conn, "q9_frozen", True)
+    freeze.load(conn, "q9_plain", False)
+    with admin_connect(conn.info.dbname) as admin:
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+        summary = {
+            t: admin.execute(
+                "SELECT all_visible, all_frozen FROM pg_visibility_map_summary(%s::regclass)", [t]
+            ).fetchone()
+            for t in ("q9_frozen", "q9_plain")
+        }
+    size = freeze.pages_with_rows(conn, "q9_frozen")  # from 16 on, the file may end in empty pages
+    assert size > 100 and summary["q9_frozen"] == (size, size)  # every page all-visible and frozen, no VACUUM
+    assert summary["q9_plain"] == (0, 0)
+    frozen = node(
+        ex.explain(conn, "SELECT id FROM q9_frozen WHERE id BETWEEN %s AND %s", [100, 200]), "Index Only Scan"
+    )
+    plain = node(ex.explain(conn, "SELECT id FROM q9_plain WHERE id BETWEEN %s AND %s", [100, 200]), "Index Only Scan")
+    assert (frozen["Actual Rows"], frozen["Heap Fetches"]) == (101, 0)
+    assert (plain["Actual Rows"], plain["Heap Fetches"]) == (101, 101)
+    assert freeze.report(conn, "q9_frozen").endswith("101 rows, 0 heap fetches")
+    with (  # q9_plain was not created in this transaction: FREEZE is refused
+        pytest.raises(errors.ObjectNotInPrerequisiteState) as refused,
+        conn.transaction(),
+        conn.cursor().copy("COPY q9_plain FROM STDIN (FREEZE)") as rows,
+    ):
+        rows.write_row((freeze.ROWS + 1, "late@example.com"))
+    assert refused.value.sqlstate == "55000"
+    assert count(conn, "SELECT count(*) FROM q9_plain") == freeze.ROWS  # nothing loaded
+
+
+def test_like_prefix_needs_c_collation_or_pattern_ops(conn: psycopg.Connection[Any]) -> None:
+    copy_users(conn, "users_like")
+    collation = conn.execute("SELECT datcollate FROM pg_database WHERE datname = current_database()").fetchone()
+    assert collation is not None
+    byte_order = collation[0] in ("C", "POSIX")
+    query: LiteralString = "SELECT id, email FROM users_like WHERE last_name LIKE %s"
+    conn.execute("CREATE INDEX users_like_plain ON users_like (last_name)")
+    conn.execute("ANALYZE users_like")
+    expected = sum(1 for (name,) in conn.execute("SELECT last_name FROM users_like") if name.startswith("last42"))
+    plain = ex.explain(conn, query, ["last42%"])
+    assert plain["Actual Rows"] == expected == 1100  # last42 and last420 to last429
+    assert uses(plain, "users_like_plain") == byte_order  # here (C.UTF-8): a Seq Scan
+    if not byte_order:
+        assert scans(plain) == [("Seq Scan", None)]
+    conn.execute("DROP INDEX users_like_plain")
+    variants: list[tuple[str, LiteralString]] = [
+        ("users_like_c", 'last_name COLLATE "C"'),
+        ("users_like_pattern", "last_name text_pattern_ops"),
+    ]
+    for index, definition in variants:
+        conn.execute(sql.SQL("CREATE INDEX {} ON users_like ({})").format(sql.Identifier(index), sql.SQL(definition)))
+        served = ex.explain(conn, query, ["last42%"])
+        assert uses(served, index) and served["Actual Rows"] == expected, index
+        if index == "users_like_pattern":  # serves LIKE and =, not the collation's < or ORDER BY
+            assert uses(ex.explain(conn, "SELECT id FROM users_like WHERE last_name = %s", ["last42"]), index)
+            ordered = ex.explain(conn, "SELECT id FROM users_like ORDER BY last_name LIMIT 5")
+            below = ex.explain(conn, "SELECT id FROM users_like WHERE last_name < %s", ["last1"])
+            assert not uses(ordered, index) and not uses(below, index)
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(index)))
+
+
+def test_hash_index_changes_are_wal_logged(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE hashed (key text NOT NULL)")
+    conn.execute("CREATE INDEX hashed_key_idx ON hashed USING hash (key)")
+    node = conn.execute("SELECT pg_relation_filenode('hashed_key_idx')").fetchone()
+    assert node is not None
+    with admin_connect(conn.info.dbname) as admin:
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        # flushed positions: pg_walinspect reads only WAL already on disk; the autocommitted INSERT's
+        # commit waits for its records to be flushed, so the second position is past all of them
+        start = admin.execute("SELECT pg_current_wal_flush_lsn()").fetchone()
+        conn.execute("INSERT INTO hashed SELECT md5(i::text) FROM generate_series(1, 100) AS i")
+        end = admin.execute("SELECT pg_current_wal_flush_lsn()").fetchone()
+        assert start and end
+        managers = dict(
+            admin.execute(
+                "SELECT resource_manager, count(*) FROM pg_get_wal_records_info(%s, %s)"
+                " WHERE block_ref LIKE %s GROUP BY 1",
+                [start[0], end[0], f"%/{node[0]} %"],
+            ).fetchall()
+        )
+    assert managers.get("Hash", 0) >= 100  # a WAL record per insert into the hash index: crash-safe, replicated
 
 
 def test_each_index_type_on_a_query_it_serves(conn: psycopg.Connection[Any]) -> None:
@@ -284,6 +395,25 @@ def test_each_index_type_on_a_query_it_serves(conn: psycopg.Connection[Any]) -> 
     got = [d for (_, d) in conn.execute(knn)]
     brute = sorted(d for (d,) in conn.execute("SELECT home <-> point(100, 100) FROM users_types"))[:3]
     assert got == brute
+
+    # GiST is not only geometry: a range column and its overlap operator
+    conn.execute("ALTER TABLE users_types ADD COLUMN active tstzrange")
+    conn.execute("UPDATE users_types SET active = tstzrange(signup_at, signup_at + interval '1 day')")
+    conn.execute("CREATE INDEX users_types_active_idx ON users_types USING gist (active)")
+    conn.execute("ANALYZE users_types")
+    window = ["2024-03-01 00:00+00", "2024-03-01 00:10+00"]
+    overlap = ex.explain(conn, "SELECT id FROM users_types WHERE active && tstzrange(%s, %s)", window)
+    in_window = count(
+        conn, "SELECT count(*) FROM users_types WHERE lower(active) < %s AND upper(active) > %s", [window[1], window[0]]
+    )
+    assert uses(overlap, "users_types_active_idx") and overlap["Actual Rows"] == in_window > 0
+
+
+def test_the_diagram_names_what_each_type_serves() -> None:
+    page = (ROOT / "docs/questions/09-indexing.md").read_text(encoding="utf-8")
+    diagram = page.split("```mermaid", 1)[1].split("```", 1)[0]
+    gist = next(line for line in diagram.splitlines() if "GiST" in line)
+    assert all(word in gist for word in ("Geometry", "ranges", "nearest")), gist  # as the test above proves
 
 
 def test_explain_analyze_executes_dml_unless_rolled_back(conn: psycopg.Connection[Any]) -> None:

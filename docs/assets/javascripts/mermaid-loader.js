@@ -1,6 +1,7 @@
-// Mermaid (mermaid.min.js next to this file, ~3.5 MB) is most of a page's weight and of its blocking
-// time on a phone, so it is loaded only when a diagram comes near the viewport, and not before the page
-// has loaded. Material for MkDocs draws the diagrams itself: for each <pre class="mermaid"> it calls
+// Readers never load mermaid: diagrams are pre-rendered SVG (verify/diagrams.py). A diagram without its
+// SVG yet (a new or changed one, while editing in `mkdocs serve`) is left as <pre class="mermaid"> for
+// Material to render; then mermaid (mermaid.min.js next to this file, ~3.5 MB) is loaded only when that
+// diagram comes near the viewport, and not before the page has loaded. Material for MkDocs draws the diagrams itself: for each <pre class="mermaid"> it calls
 // mermaid.initialize() once and mermaid.render(id, source), and if `mermaid` is undefined it fetches it
 // from unpkg (a request leaving the site). This stub is that `mermaid` until the real one is needed:
 // initialize() keeps the configuration, render() waits until the diagram is near the viewport, then
