@@ -98,6 +98,11 @@ def write_stamps(config: pytest.Config) -> list[str]:
         majors = provide.postgres_servers()
         if "PostgreSQL" in versions and provide.runs_per_major(parsed) and len(majors) > 1:
             versions["PostgreSQL"] = " and ".join(s["version"] for s in majors.values())  # every major it ran on
+            if "PostgreSQL (PG_BIN)" in versions:  # the servers it started itself, from each major's PG_BIN
+                binaries = [
+                    spaces.binary_version([str(Path(s["bin"]) / "postgres"), "--version"]) for s in majors.values()
+                ]
+                versions["PostgreSQL (PG_BIN)"] = " and ".join(binaries)
         if stamps.write(parsed, root, versions, proofs["passed"] if proofs else 0):
             written.append(page.name)
     return written
