@@ -71,7 +71,8 @@ def selected_files(args: Iterable[str], cwd: Path, root: Path) -> list[Path]:
     found: set[Path] = set()
     for arg in args:
         path = Path(arg.split("::")[0])
-        path = path if path.is_absolute() else cwd / path
+        if not path.is_absolute():  # testpaths (no arguments) are relative to the root, paths given to cwd
+            path = cwd / path if (cwd / path).exists() else root / path
         candidates = [*path.rglob("*.md"), *path.rglob("test_*.py")] if path.is_dir() else [path]
         found |= {
             p.resolve() for p in candidates if p.suffix == ".py" or p.resolve().is_relative_to(root.resolve() / "docs")
