@@ -108,7 +108,7 @@ def test_missing_pieces_stop_the_run_with_one_message_before_any_test(tmp_path: 
 
 def test_a_postgresql_page_runs_with_redis_and_rabbitmq_down(tmp_path: Path) -> None:
     p = project(tmp_path, {"pg.md": PG_PAGE})
-    run = run_engine(p, "-q", AMQP_URL=f"amqp://guest:guest@{CLOSED}/%2F", REDIS_URL=f"redis://{CLOSED}/0")
+    run = run_engine(p, "-q", AMQP_URL=f"amqp://guest:guest@{CLOSED}/%2F", REDIS_URL=f"redis://{CLOSED}/0", CI="")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
 
@@ -118,7 +118,7 @@ def test_nothing_on_database_url_starts_the_embedded_postgresql(tmp_path: Path) 
     page's sql block runs on it (its output says major 18), and the server is gone afterwards."""
     page = PG_PAGE + "\n<!--pytest-codeblocks:expected-output-->\n\n```output\n major\n-------\n    18\n(1 row)\n```\n"
     p = project(tmp_path, {"pg.md": page})
-    run = run_engine(p, "-q", "-s", DATABASE_URL=f"postgresql://postgres@{CLOSED}/postgres")
+    run = run_engine(p, "-q", "-s", DATABASE_URL=f"postgresql://postgres@{CLOSED}/postgres", CI="")
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     started = re.search(
@@ -183,7 +183,7 @@ def test_a_postgresql_page_runs_on_both_majors_and_a_tab_on_its_own(tmp_path: Pa
     """The shared 15 and the embedded 18 in one run: the untabbed block runs on each, each tab's block
     only on its major (its output names the major, so running it on the other would fail)."""
     p = project(tmp_path, {"tabs.md": TABS_PAGE})
-    run = run_engine(p, "-v", "-s")
+    run = run_engine(p, "-v", "-s", VERIFY_ONE_MAJOR="", CI="")
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
     assert re.search(r"PostgreSQL pages run on 15\.\d+ \(\S+\), 18\.\d+ \(\S+\)", out), out

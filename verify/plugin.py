@@ -198,7 +198,7 @@ def page_runs(page: Page) -> list[tuple[Block, int | None]]:
     """Each block with the PostgreSQL major it runs on (None: the one shared server), in run order: the
     whole page on the first major, then on the next. A block marked postgres(NN) runs on NN only."""
     majors: list[int | None] = list(provide.postgres_servers()) if provide.runs_per_major(page) else []
-    if not majors:
+    if len(majors) < 2:
         return [(b, None) for b in page.blocks]
     return [(b, m) for m in majors for b in page.blocks if b.postgres in (None, m)]
 

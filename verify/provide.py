@@ -208,7 +208,8 @@ def provide_majors(embedded: Path | None, say: Callable[[str], object]) -> list[
     major, version = server_of(spaces.url("DATABASE_URL"))
     servers = {major: {"url": spaces.url("DATABASE_URL"), "version": version, "bin": os.environ.get("PG_BIN", "")}}
     missing = []
-    for other in (m for m in MAJORS if m != major):
+    # VERIFY_ONE_MAJOR=1: the shared server only (the engine's own tests of failure reports use it)
+    for other in (m for m in MAJORS if m != major and not os.environ.get("VERIFY_ONE_MAJOR")):
         url = os.environ.get(f"DATABASE_URL_PG{other}")
         if url:
             servers[other] = {"url": url, "version": server_of(url)[1], "bin": os.environ.get(f"PG_BIN_{other}", "")}
