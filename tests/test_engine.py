@@ -11,11 +11,16 @@ import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
+import pika
+import pika.exceptions
+import psycopg
 import pytest
+import redis
 
-from verify import browser, spaces
+from verify import browser, helpers, spaces
 
 ROOT = Path(__file__).resolve().parent.parent
 MKDOCS_YML = """\
@@ -176,6 +181,125 @@ PAGES = {
 }
 
 
+# A hostile page: each block tries, with the URLs its page is given, to reach what is not its own (another
+# page's space, VICTIM_*, alive during the run; the sentinels, SENTINEL_*) or to flush everything, and
+# must be refused by the server itself. attempt -> (code, what the server answers).
+HOSTILE_PRELUDE = """\
+import os
+
+import pika
+import psycopg
+import redis
+from psycopg.conninfo import make_conninfo
+
+e = os.environ
+r = redis.Redis.from_url(e["REDIS_URL"])
+victim_db, victim_prefix, sentinel = e["VICTIM_DB"], e["VICTIM_PREFIX"], e["SENTINEL_TABLE"]
+own_db, default_db = e["DATABASE_URL"], make_conninfo(e["DATABASE_URL"], dbname="postgres")
+"""
+HOSTILE = {
+    "postgres: connect to another page's database": (
+        "psycopg.connect(make_conninfo(own_db, dbname=victim_db))",
+        'FATAL:  permission denied for database "vd_victim_',
+    ),
+    "postgres: read the sentinel table in the default database": (
+        "psycopg.connect(default_db).execute(f'SELECT * FROM \"{sentinel}\"')",
+        "permission denied for table verify_isolation_sentinel_",
+    ),
+    "postgres: drop the sentinel table": (
+        "psycopg.connect(default_db).execute(f'DROP TABLE \"{sentinel}\"')",
+        "must be owner of table verify_isolation_sentinel_",
+    ),
+    "postgres: write a table into the default database": (
+        'psycopg.connect(default_db).execute("CREATE TABLE public.hostile (x int)")',
+        "permission denied for schema public",
+    ),
+    "postgres: drop another page's database": (
+        "psycopg.connect(own_db, autocommit=True).execute(f'DROP DATABASE \"{victim_db}\"')",
+        "must be owner of database vd_victim_",
+    ),
+    "postgres: copy another page's database": (
+        "psycopg.connect(own_db, autocommit=True).execute(f'CREATE DATABASE {victim_db}2 TEMPLATE {victim_db}')",
+        'permission denied to copy database "vd_victim_',
+    ),
+    "postgres: create a role": (
+        'psycopg.connect(own_db).execute("CREATE ROLE hostile LOGIN")',
+        "permission denied to create role",
+    ),
+    "redis: read another page's key": (
+        'r.get(victim_prefix + ":secret")',
+        "NoPermissionError: this user has no permissions to access one of the keys",
+    ),
+    "redis: overwrite another page's key": (
+        'r.set(victim_prefix + ":secret", "hostile")',
+        "NoPermissionError: this user has no permissions to access one of the keys",
+    ),
+    "redis: delete the sentinel key": (
+        'r.delete(e["SENTINEL_KEY"])',
+        "NoPermissionError: this user has no permissions to access one of the keys",
+    ),
+    "redis: delete another page's key from a Lua script": (
+        'r.eval("return redis.call(\'DEL\', ARGV[1])", 0, victim_prefix + ":secret")',
+        "The user executing the script can't access at least one of the keys",
+    ),
+    "redis: publish on another page's channel": (
+        'r.publish(victim_prefix + ":events", "hostile")',
+        "NoPermissionError: this user has no permissions to access one of the channels",
+    ),
+    "redis: FLUSHALL": (
+        "r.flushall()",
+        "NoPermissionError: this user has no permissions to run the 'flushall' command",
+    ),
+    "redis: FLUSHDB": ("r.flushdb()", "NoPermissionError: this user has no permissions to run the 'flushdb' command"),
+    "redis: FLUSHALL from a Lua script": (
+        "r.eval(\"return redis.call('FLUSHALL')\", 0)",
+        "The user executing the script can't run this command or subcommand",
+    ),
+    "redis: swap database 0 with 1": (
+        "r.swapdb(0, 1)",
+        "NoPermissionError: this user has no permissions to run the 'swapdb' command",
+    ),
+    "redis: CONFIG SET": (
+        'r.config_set("maxmemory", "1")',
+        "NoPermissionError: this user has no permissions to run the 'config|set' command",
+    ),
+    "redis: kill the other clients": (
+        "r.client_kill_filter(skipme=True)",
+        "NoPermissionError: this user has no permissions to run the 'client|kill' command",
+    ),
+    "redis: SCRIPT FLUSH": (
+        "r.script_flush()",
+        "NoPermissionError: this user has no permissions to run the 'script|flush'",
+    ),
+    "redis: grant itself every key": (
+        'r.acl_setuser(e["DEMO_PREFIX"].replace("-", "_"), keys=["*"], categories=["+@all"])',
+        "NoPermissionError: this user has no permissions to run the 'acl|setuser' command",
+    ),
+    "rabbitmq: open another page's vhost": (
+        'pika.BlockingConnection(pika.URLParameters(e["AMQP_URL"].rsplit("/", 1)[0] + "/" + victim_prefix))',
+        "NOT_ALLOWED - access to vhost 'vd-victim-",
+    ),
+    "rabbitmq: open the default vhost": (
+        'pika.BlockingConnection(pika.URLParameters(e["AMQP_URL"].rsplit("/", 1)[0] + "/%2F"))',
+        "NOT_ALLOWED - access to vhost '/' refused for user 'vd_page_hostile_",
+    ),
+}
+# Not an attempt the server refuses: queue.delete of the other page's queue name in its own vhost is a
+# no-op (RabbitMQ's delete is idempotent); the other page's queue still holds its message afterwards.
+
+
+def hostile_page() -> tuple[str, dict[str, int]]:
+    """The page's text, and the line of each attempt's fence."""
+    lines, where = ["# A hostile page", ""], {}
+    for attempt, (code, _) in HOSTILE.items():
+        where[attempt] = len(lines) + 1
+        lines += ["```python", *HOSTILE_PRELUDE.splitlines(), code, "```", ""]
+    return "\n".join(lines), where
+
+
+PAGES["hostile"] = hostile_page()[0]
+
+
 def write_project(path: Path) -> None:
     (path / "mkdocs.yml").write_text(MKDOCS_YML, encoding="utf-8")
     (path / "pytest.ini").write_text("[pytest]\ntestpaths = docs\n", encoding="utf-8")
@@ -223,10 +347,22 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
     project = tmp_path_factory.mktemp("broken")
     write_project(project)
     token = spaces.plant_sentinel()  # the engine run below plants and checks one of its own too
-    run = run_engine(project, "-q", f"--junitxml={project / 'report.xml'}")
+    with spaces.space("victim") as victim:  # another page's space, with data in it, during the whole run
+        plant_victim_data(victim.env)
+        run = run_engine(
+            project,
+            "-q",
+            f"--junitxml={project / 'report.xml'}",
+            VICTIM_DB=victim.name,
+            VICTIM_PREFIX=victim.prefix,
+            SENTINEL_TABLE=spaces.SENTINEL_TABLE.format(token),
+            SENTINEL_KEY=spaces.SENTINEL_KEY.format(token),
+        )
+        victim_data = victim_data_left(victim.env)
+        redis.Redis.from_url(victim.env["REDIS_URL"]).delete(victim.prefix + ":secret")
     assert (project / "report.xml").is_file(), run.stdout + run.stderr
     changed = spaces.remove_sentinel(token)
-    leftovers = spaces.Space("vd_page_isolation_").leftovers()
+    leftovers = [spaces.Space(f"vd_page_{page}_").leftovers() for page in ("isolation", "hostile")]
     result: dict[str, dict[str, str | None]] = {}
     for case in ET.parse(project / "report.xml").iter("testcase"):
         page = case.get("classname", "").split("page_")[-1].removesuffix(".md")
@@ -237,9 +373,35 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, st
         result.setdefault(page, {})[case.get("name", "")] = text
     result["after the run"] = {
         "sentinels": "intact" if not changed else f"changed: {changed}",
-        "leftovers of the page's space": repr(leftovers),
+        "leftovers of the page's space": repr(leftovers[0]),
+        "leftovers of the hostile page's space": repr(leftovers[1]),
+        "the other page's data": victim_data,
     }
     return result
+
+
+def plant_victim_data(env: dict[str, str]) -> None:
+    """A table row, a Redis key and a queued message in the victim's space, written as the victim."""
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
+        conn.execute("CREATE TABLE secret (x text)")
+        conn.execute("INSERT INTO secret VALUES ('victim')")
+    redis.Redis.from_url(env["REDIS_URL"]).set(env["DEMO_PREFIX"] + ":secret", "victim")
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as amqp:
+        channel = amqp.channel()
+        channel.confirm_delivery()
+        channel.queue_declare(env["DEMO_PREFIX"] + ".secret")
+        channel.basic_publish("", env["DEMO_PREFIX"] + ".secret", b"victim")
+
+
+def victim_data_left(env: dict[str, str]) -> str:
+    """'intact', or what changed about the victim's data."""
+    with psycopg.connect(env["DATABASE_URL"]) as conn:
+        rows = conn.execute("SELECT x FROM secret").fetchall()
+    key = redis.Redis.from_url(env["REDIS_URL"]).get(env["DEMO_PREFIX"] + ":secret")
+    with pika.BlockingConnection(pika.URLParameters(env["AMQP_URL"])) as amqp:
+        queued = amqp.channel().queue_declare(env["DEMO_PREFIX"] + ".secret", passive=True).method.message_count
+    found = (rows, key, queued)
+    return "intact" if found == ([("victim",)], b"victim", 1) else f"changed: {found!r}"
 
 
 def fails_with(outcomes: dict[str, dict[str, str | None]], page: str, *fragments: str) -> None:
@@ -333,10 +495,68 @@ def test_a_full_run_leaves_other_data_untouched_and_removes_its_own(outcomes: di
     its space; a sentinel table in the default database and a sentinel key in Redis DB 0 were there
     before the run. Afterwards the sentinels are intact and nothing of the page's space remains."""
     assert outcomes["isolation"] == {"line1-python": None}
-    assert outcomes["after the run"] == {
-        "sentinels": "intact",
-        "leftovers of the page's space": "[]",
-    }
+    assert outcomes["after the run"]["sentinels"] == "intact"
+    assert outcomes["after the run"]["leftovers of the page's space"] == "[]"
+
+
+def test_the_servers_refuse_every_attempt_of_a_hostile_page(outcomes: dict[str, dict[str, str | None]]) -> None:
+    """Each block of the hostile page failed, with its page:line and the server's own refusal."""
+    where = hostile_page()[1]
+    assert len(outcomes["hostile"]) == len(HOSTILE)
+    wrong = []
+    for attempt, (_, refusal) in HOSTILE.items():
+        failure = outcomes["hostile"][f"line{where[attempt]}-python"] or "(it was allowed)"
+        if f"docs/page_hostile.md:{where[attempt]} [python]" not in failure or refusal not in failure:
+            wrong.append(f"{attempt}: {refusal!r} not in:\n{failure}")
+    assert not wrong, "\n\n".join(wrong)
+
+
+def test_a_hostile_page_leaves_the_other_page_and_the_sentinels_intact(
+    outcomes: dict[str, dict[str, str | None]],
+) -> None:
+    """After the hostile page's run: another page's table row, Redis key and queued message are as they
+    were, and so are the sentinels; nothing of the hostile page's own space (role, database, Redis user,
+    RabbitMQ user and vhost) remains."""
+    after = outcomes["after the run"]
+    assert after["the other page's data"] == "intact"
+    assert after["sentinels"] == "intact"
+    assert after["leftovers of the hostile page's space"] == "[]"
+
+
+def test_a_space_on_a_broker_run_through_its_management_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The containerised broker's path (RABBITMQ_MANAGEMENT_URL set), on a throwaway broker with the
+    management plugin: the page's vhost and user are made and removed through the HTTP API, and the
+    user is held to its own vhost."""
+    rabbit, port = helpers.ThrowawayRabbit(), helpers.free_port()
+    (rabbit.dir / "enabled_plugins").write_text("[rabbitmq_management].\n")
+    with open(rabbit.dir / "rabbitmq.conf", "a", encoding="utf-8") as conf:
+        conf.write(f"management.tcp.port = {port}\nmanagement.tcp.ip = 127.0.0.1\n")
+    try:
+        rabbit.start(timeout=180)
+        api = f"http://guest:guest@127.0.0.1:{port}"
+        monkeypatch.setenv("AMQP_URL", rabbit.url)
+        monkeypatch.setenv("RABBITMQ_MANAGEMENT_URL", api)
+        monkeypatch.setattr(spaces, "MANAGEMENT_URL", api)
+        assert not spaces.rabbitmqctl_local()
+        helpers.eventually(lambda: answers(lambda: spaces.management("GET", "overview")), "the management API")
+        with spaces.space("management api") as space:
+            with pika.BlockingConnection(pika.URLParameters(space.env["AMQP_URL"])) as amqp:
+                amqp.channel().queue_declare(space.prefix + ".left")
+            with pytest.raises(pika.exceptions.ProbableAccessDeniedError, match="NOT_ALLOWED - access to vhost '/'"):
+                pika.BlockingConnection(pika.URLParameters(space.env["AMQP_URL"].rsplit("/", 1)[0] + "/%2F"))
+            made = [x for x in space.leftovers() if x.startswith("rabbitmq")]
+            assert made == [f"rabbitmq user {space.name}", f"rabbitmq vhost {space.prefix}"]
+        assert space.leftovers() == []  # the vhost went, and the queue left in it with it
+    finally:
+        rabbit.close()
+
+
+def answers(call: Callable[[], object]) -> bool:
+    try:
+        call()
+    except OSError:
+        return False
+    return True
 
 
 def test_a_good_page_passes(outcomes: dict[str, dict[str, str | None]]) -> None:

