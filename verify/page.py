@@ -23,7 +23,7 @@ import markdown
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
 NOT_CODE = {"mermaid", "text", "output", "console", "yaml", "toml", "ini", "json", "http"}
-KNOWN_MARKS = {"raises", "sqlstate", "timeout"}
+KNOWN_MARKS = {"raises", "sqlstate", "timeout", "postgres"}
 DEFAULT_TIMEOUT = 120.0
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -62,6 +62,7 @@ class Block:
     raises: str | None = None
     sqlstates: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
+    postgres: int | None = None  # the one PostgreSQL major this block runs on (in a "PostgreSQL NN" tab)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -106,7 +107,7 @@ class Page:
         output, and every file the run blocks include. Prose, diagrams and titles are not in it."""
         h = hashlib.sha256()
         for b in self.run_blocks:
-            marks = f"{b.raises}|{','.join(b.sqlstates)}|{b.timeout:g}"
+            marks = f"{b.raises}|{','.join(b.sqlstates)}|{b.timeout:g}" + (f"|pg{b.postgres}" if b.postgres else "")
             for part in (b.lang, marks, b.fence.body, b.expected_output or ""):
                 h.update(part.encode() + b"\0")
         for f in self.shown_files:
@@ -170,6 +171,10 @@ def apply_marks(block: Block, comments: list[str]) -> None:
             block.raises = args[0]
         elif m["name"] == "sqlstate":
             block.sqlstates = tuple(args)
+        elif m["name"] == "postgres":
+            block.postgres = int(args[0]) if args[0].isdigit() else None
+            if block.postgres is None:
+                block.problems.append(f"postgres(...) takes a major version number, not {args[0]!r}")
         else:
             block.timeout = float(args[0])
 

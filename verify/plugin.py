@@ -7,7 +7,6 @@ spread over xdist workers a page at a time (``--dist loadgroup``, see below), bl
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from verify import spaces, stamps
+from verify import provide, spaces, stamps
+from verify.helpers import environment
 from verify.page import Block, Fence, Page, read_page
 from verify.run import Result, normalise, run_block
 
@@ -45,14 +45,19 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not is_controller(config):
         return
-    problem = spaces.ensure_services(str(config.rootpath / "docker-compose.yml"))
+    # what the selected tests need, provided or named in one message, before any test runs; it also
+    # sets PG_BIN, from which pages start servers of their own (in the blocks, the proofs and the stamp)
+    needs = provide.session_needs(config.args, config.invocation_params.dir, config.rootpath)
+    problem = provide.preflight(needs, config.rootpath)
     if problem:
-        pytest.exit(problem, returncode=3)
-    spaces.wait_amqp()
-    # servers a page starts itself come from these binaries, in the blocks, the proofs and the stamp alike
-    os.environ["PG_BIN"] = str(spaces.pg_bin())
-    token = spaces.plant_sentinel()  # pytest_sessionfinish checks it is intact
-    config.stash[sentinel_key] = token
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr:
+            tr.write_line(problem, red=True)
+        pytest.exit("stopped before any test: the pieces above are missing" if tr else problem, returncode=3)
+    if "RabbitMQ" in needs:
+        spaces.wait_amqp()
+    if "PostgreSQL" in needs:
+        config.stash[sentinel_key] = spaces.plant_sentinel()  # pytest_sessionfinish checks it is intact
 
 
 sentinel_key = pytest.StashKey[str]()
@@ -90,10 +95,18 @@ def stamp_pages(root: Path, counts: dict[str, dict[str, int]]) -> tuple[list[str
         if not mine or (proof_file.exists() and not proofs):
             continue
         parsed = read_page(page, root, root / "mkdocs.yml")
-        if mine["passed"] != len(parsed.blocks):
+        if mine["passed"] != len(page_runs(parsed)):
             continue  # not every block of the page ran in this session
-        environment = spaces.server_versions(stamps.servers_used(parsed, root))
-        stamps.write(parsed, root, environment, proofs["passed"] if proofs else 0)
+        versions = spaces.server_versions(stamps.servers_used(parsed, root))
+        majors = provide.postgres_servers()
+        if "PostgreSQL" in versions and provide.runs_per_major(parsed) and len(majors) > 1:
+            versions["PostgreSQL"] = " and ".join(s["version"] for s in majors.values())  # every major it ran on
+            if "PostgreSQL (PG_BIN)" in versions:  # the servers it started itself, from each major's PG_BIN
+                binaries = [
+                    spaces.binary_version([str(Path(s["bin"]) / "postgres"), "--version"]) for s in majors.values()
+                ]
+                versions["PostgreSQL (PG_BIN)"] = " and ".join(binaries)
+        stamps.write(parsed, root, versions, proofs["passed"] if proofs else 0)
         stamped.append(page.name)
     return stamped, unstamped
 
@@ -146,31 +159,56 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class PageFile(pytest.File):
     """A page: its blocks run in order in one working folder, and its throwaway space lives from its
-    first run block to its last."""
+    first run block to its last. A page that uses PostgreSQL runs once per major (verify.provide), each
+    run with a working folder and a space of its own on that major's server."""
 
     def collect(self) -> Any:
         root = self.config.rootpath
         self.rewrites: list[tuple[Fence, str]] = []
         self.stack = contextlib.ExitStack()
-        self.space: spaces.Space | None = None
+        self.envs: dict[int | None, dict[str, str]] = {}
+        self.workdirs: dict[int | None, Path] = {}
         self.page: Page = read_page(self.path, root, root / "mkdocs.yml")
-        for block in self.page.blocks:
-            yield BlockItem.from_parent(self, name=f"line{block.line}-{block.lang or 'fence'}", block=block)
+        for block, major in page_runs(self.page):
+            name = f"line{block.line}-{block.lang or 'fence'}" + (f"[pg{major}]" if major else "")
+            yield BlockItem.from_parent(self, name=name, block=block, major=major)
 
-    def setup(self) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"verify-{self.path.stem}-"))
-        self.stack.callback(shutil.rmtree, self.workdir, ignore_errors=True)
+    def workdir(self, major: int | None) -> Path:
+        if major not in self.workdirs:
+            self.workdirs[major] = Path(tempfile.mkdtemp(prefix=f"verify-{self.path.stem}-"))
+            self.stack.callback(shutil.rmtree, self.workdirs[major], ignore_errors=True)
+        return self.workdirs[major]
 
-    def env(self) -> dict[str, str]:
-        if self.space is None:
-            self.space = self.stack.enter_context(spaces.space(self.path.stem))
-        return self.space.env
+    def env(self, major: int | None) -> dict[str, str]:
+        if major not in self.envs:
+            server = provide.postgres_servers().get(major or 0)
+            on_server = {"DATABASE_URL": server["url"]} if server else {}
+            # the space is made and removed on that major's server (spaces read DATABASE_URL)
+            with environment(on_server):
+                space = spaces.space(self.path.stem)
+                self.envs[major] = {**space.__enter__().env, **({"PG_BIN": server["bin"]} if server else {})}
+
+            def remove(*exc: Any, space: contextlib.AbstractContextManager[spaces.Space] = space) -> None:
+                with environment(on_server):
+                    space.__exit__(*exc)
+
+            self.stack.push(remove)
+        return self.envs[major]
 
     def teardown(self) -> None:
         if self.rewrites:
             rewrite_outputs(self.path, self.rewrites)
-        self.space = None
+        self.envs, self.workdirs = {}, {}
         self.stack.close()  # raises if the page left anything behind in its space
+
+
+def page_runs(page: Page) -> list[tuple[Block, int | None]]:
+    """Each block with the PostgreSQL major it runs on (None: the one shared server), in run order: the
+    whole page on the first major, then on the next. A block marked postgres(NN) runs on NN only."""
+    majors: list[int | None] = list(provide.postgres_servers()) if provide.runs_per_major(page) else []
+    if len(majors) < 2:
+        return [(b, None) for b in page.blocks]
+    return [(b, m) for m in majors for b in page.blocks if b.postgres in (None, m)]
 
 
 class BlockFailed(Exception):
@@ -180,9 +218,10 @@ class BlockFailed(Exception):
 class BlockItem(pytest.Item):
     parent: PageFile
 
-    def __init__(self, *, block: Block, **kwargs: Any) -> None:
+    def __init__(self, *, block: Block, major: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.block = block
+        self.major = major
         self.result: Result | None = None
         self.add_marker(pytest.mark.timeout(block.timeout + 60))
 
@@ -192,12 +231,19 @@ class BlockItem(pytest.Item):
             raise BlockFailed("\n".join(b.problems))
         if not b.runs:
             return  # shown, not run: the fence check above is this item's whole test
-        self.result = r = run_block(b, page.env(), page.workdir, self.config.rootpath)
+        self.result = r = run_block(b, page.env(self.major), page.workdir(self.major), self.config.rootpath)
         if r.failures:
             raise BlockFailed("\n".join(r.failures))
         if r.output_differs:
             if self.config.getoption("--update-outputs") and b.output is not None:
-                page.rewrites.append((b.output, r.shown))
+                earlier = [text for fence, text in page.rewrites if fence == b.output]
+                if earlier and earlier[0] != r.shown:
+                    raise BlockFailed(
+                        "the output differs between PostgreSQL majors: show it in content tabs, each block "
+                        'marked postgres(NN) (=== "PostgreSQL 15" / === "PostgreSQL 18")'
+                    )
+                if not earlier:
+                    page.rewrites.append((b.output, r.shown))
                 return
             raise BlockFailed("output differs from the page's expected output")
 

@@ -70,6 +70,12 @@ def host_port(name: str) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+def wanted(name: str) -> bool:
+    """False for a service (DATABASE_URL, ...) the run's selection does not use: verify.provide names
+    those in VERIFY_UNUSED_SERVICES, and spaces and sentinels leave them alone."""
+    return name not in os.environ.get("VERIFY_UNUSED_SERVICES", "").split(",")
+
+
 def missing_services() -> list[str]:
     """Names (DATABASE_URL, ...) of the services whose port does not accept a connection."""
     missing = []
@@ -304,10 +310,12 @@ class Space:
         }
 
     def create(self) -> None:
-        local = rabbitmqctl_local()
+        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()  # wanted(): a service the run does not use
         # rabbitmqctl boots an Erlang VM (about a second): it does so while PostgreSQL and Redis are set up
         importing = (
-            rabbitmqctl_start(["import_definitions"], stdin=json.dumps(self.rabbit_definitions())) if local else []
+            rabbitmqctl_start(["import_definitions"], stdin=json.dumps(self.rabbit_definitions()))
+            if local and rabbit
+            else []
         )
         with admin_connect() as conn:
             conn.execute(
@@ -320,18 +328,21 @@ class Space:
             )
             # only its owner (and the admin) may connect: not the other pages' roles
             conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
-        r = redis.Redis.from_url(url("REDIS_URL"))
-        r.acl_setuser(
-            self.name,
-            reset=True,
-            enabled=True,
-            passwords=[f"+{self.secret}"],
-            keys=[f"{self.prefix}*"],
-            channels=[f"{self.prefix}*"],
-            categories=["+@all", *REDIS_DENIED_CATEGORIES],
-            commands=REDIS_DENIED_COMMANDS,
-        )
-        r.close()
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            r.acl_setuser(
+                self.name,
+                reset=True,
+                enabled=True,
+                passwords=[f"+{self.secret}"],
+                keys=[f"{self.prefix}*"],
+                channels=[f"{self.prefix}*"],
+                categories=["+@all", *REDIS_DENIED_CATEGORIES],
+                commands=REDIS_DENIED_COMMANDS,
+            )
+            r.close()
+        if not rabbit:
+            return
         if local:
             rabbitmqctl_finish(importing)[0].check_returncode()
         else:
@@ -371,34 +382,41 @@ class Space:
             dbs = conn.execute(SPACE_DATABASES, {"name": self.name}).fetchall()
             roles = conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", [self.name]).fetchall()
         left += [f"database {d}" for (d,) in dbs] + [f"role {r}" for (r,) in roles]
-        r = redis.Redis.from_url(url("REDIS_URL"))
-        left += [f"redis key {k!r}" for k in r.scan_iter(match=self.prefix + "*", count=1000)]
-        left += [f"redis channel {c!r} (still subscribed)" for c in r.pubsub_channels(self.prefix + "*")]
-        users = [u.decode() if isinstance(u, bytes) else str(u) for u in r.acl_users()]
-        left += [f"redis user {u}" for u in users if u.startswith(self.name)]
-        r.close()
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            left += [f"redis key {k!r}" for k in r.scan_iter(match=self.prefix + "*", count=1000)]
+            left += [f"redis channel {c!r} (still subscribed)" for c in r.pubsub_channels(self.prefix + "*")]
+            users = [u.decode() if isinstance(u, bytes) else str(u) for u in r.acl_users()]
+            left += [f"redis user {u}" for u in users if u.startswith(self.name)]
+            r.close()
+        rabbit = rabbit and wanted("AMQP_URL")
         users, vhosts = rabbit_users_and_vhosts(self.name, self.prefix) if rabbit else ([], [])
         left += [f"rabbitmq user {u}" for u in users] + [f"rabbitmq vhost {v}" for v in vhosts]
         return left
 
     def cleanup(self) -> list[str]:
         """Remove everything under this space; return what could not be removed."""
-        local = rabbitmqctl_local()
+        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()
         # deleting the vhost deletes every queue and exchange in it; the VMs boot while the rest is removed
-        deleting = rabbitmqctl_start(["delete_user", self.name], ["delete_vhost", self.prefix]) if local else []
+        deleting = (
+            rabbitmqctl_start(["delete_user", self.name], ["delete_vhost", self.prefix]) if local and rabbit else []
+        )
         with admin_connect() as conn:
             dbs = conn.execute(SPACE_DATABASES, {"name": self.name}).fetchall()
             for (db,) in dbs:
                 conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(self.name)))
-        r = redis.Redis.from_url(url("REDIS_URL"))
-        r.acl_deluser(self.name)  # also closes its connections
-        keys = list(r.scan_iter(match=self.prefix + "*", count=1000))
-        for i in range(0, len(keys), 500):
-            r.delete(*keys[i : i + 500])
-        r.close()
+        if wanted("REDIS_URL"):
+            r = redis.Redis.from_url(url("REDIS_URL"))
+            r.acl_deluser(self.name)  # also closes its connections
+            keys = list(r.scan_iter(match=self.prefix + "*", count=1000))
+            for i in range(0, len(keys), 500):
+                r.delete(*keys[i : i + 500])
+            r.close()
         failed = []
-        if local:
+        if not rabbit:
+            pass
+        elif local:
             runs = rabbitmqctl_finish(deleting)
             failed = [f"rabbitmq {' '.join(run.args[1:3])}: {run.stderr.strip()}" for run in runs if run.returncode]
         else:
@@ -437,9 +455,10 @@ def plant_sentinel() -> str:
         conn.execute(
             sql.SQL("INSERT INTO {} VALUES (%s)").format(sql.Identifier(SENTINEL_TABLE.format(token))), [token]
         )
-    r = redis.Redis.from_url(url("REDIS_URL"))
-    r.set(SENTINEL_KEY.format(token), token)
-    r.close()
+    if wanted("REDIS_URL"):
+        r = redis.Redis.from_url(url("REDIS_URL"))
+        r.set(SENTINEL_KEY.format(token), token)
+        r.close()
     return token
 
 
@@ -452,9 +471,11 @@ def remove_sentinel(token: str) -> list[str]:
         except psycopg.errors.UndefinedTable:
             rows = []
         conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table))
+    changed = [] if rows == [(token,)] else [f"sentinel table rows {rows!r}, expected [({token!r},)]"]
+    if not wanted("REDIS_URL"):
+        return changed
     r = redis.Redis.from_url(url("REDIS_URL"))
     key = r.get(SENTINEL_KEY.format(token))
     r.delete(SENTINEL_KEY.format(token))
     r.close()
-    changed = [] if rows == [(token,)] else [f"sentinel table rows {rows!r}, expected [({token!r},)]"]
     return changed + ([] if key == token.encode() else [f"sentinel key {key!r}, expected {token!r}"])

@@ -13,6 +13,7 @@ import inspect
 import itertools
 import json
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,10 +25,11 @@ import psycopg
 import pytest
 import redis
 import yaml
-from psycopg import errors
+from psycopg import errors, sql
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
+from verify import provide, spaces
 from verify.helpers import SNIPPETS as ALL_SNIPPETS
 from verify.helpers import in_background, load_snippet, port_of, port_open
 
@@ -186,6 +188,27 @@ def test_postgresql_15_has_no_origin_filter_for_two_way_logical_replication(pair
                 "PUBLICATION everything WITH (connect = false, origin = none)"
             )
         assert conn.execute("SELECT count(*) FROM pg_subscription").fetchone() == (0,)
+
+
+def test_postgresql_18_accepts_the_origin_filter() -> None:
+    """The other half of "two-way logical replication needs PostgreSQL 16+": the run's PostgreSQL 18
+    (verify.provide) accepts origin = none, in a throwaway database of its own."""
+    server = provide.postgres_servers().get(18)
+    assert server, "this run has no PostgreSQL 18 (verify.provide starts the embedded one)"
+    name = f"vd_q4_origin_{secrets.token_hex(3)}"
+    with psycopg.connect(server["url"], autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            with psycopg.connect(spaces.with_path(server["url"], name), autocommit=True) as conn:
+                conn.execute(
+                    "CREATE SUBSCRIPTION back CONNECTION 'host=127.0.0.1 dbname=postgres' "
+                    "PUBLICATION everything WITH (connect = false, origin = none)"
+                )
+                assert conn.execute("SELECT suborigin FROM pg_subscription").fetchall() == [("none",)]
+                conn.execute("ALTER SUBSCRIPTION back SET (slot_name = NONE)")  # no slot was made
+                conn.execute("DROP SUBSCRIPTION back")
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def test_async_replica_remote_apply_does_not_wait_promotion_and_removal() -> None:
