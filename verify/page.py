@@ -23,7 +23,7 @@ import markdown
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
 NOT_CODE = {"mermaid", "text", "output", "console", "yaml", "toml", "ini", "json", "http"}
-KNOWN_MARKS = {"raises", "sqlstate", "timeout"}
+KNOWN_MARKS = {"raises", "sqlstate", "timeout", "part"}
 DEFAULT_TIMEOUT = 120.0
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -31,6 +31,7 @@ COMMENT = re.compile(r"^[ \t]*<!--\s*(?P<body>.*?)\s*-->[ \t]*$")
 EXPECTED_OUTPUT = "pytest-codeblocks:expected-output"
 MARK = re.compile(r"pytest\.mark\.(?P<name>\w+)(?:\((?P<args>.*)\))?$")
 INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
+TITLE = re.compile(r'\btitle="(?P<title>[^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,12 @@ class Fence:
         """The language: the info string's first word (``python title="x.py"`` is python)."""
         return self.info.split(maxsplit=1)[0].strip("{}.") if self.info else ""
 
+    @property
+    def title(self) -> str | None:
+        """The title the site shows above the block (``python title="app.py (part)"``), if any."""
+        m = TITLE.search(self.info)
+        return m["title"] if m else None
+
 
 @dataclass
 class Block:
@@ -62,6 +69,7 @@ class Block:
     raises: str | None = None
     sqlstates: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
+    part: str | None = None  # <!--pytest.mark.part("app.py")-->: shows part of app.py, not a program of its own
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -170,6 +178,8 @@ def apply_marks(block: Block, comments: list[str]) -> None:
             block.raises = args[0]
         elif m["name"] == "sqlstate":
             block.sqlstates = tuple(args)
+        elif m["name"] == "part":
+            block.part = args[0]
         else:
             block.timeout = float(args[0])
 
@@ -208,6 +218,9 @@ def check(block: Block) -> None:
         block.problems.append("a block that is not run cannot declare an error")
     if (block.sqlstates and lang != "sql") or (block.raises and lang != "python"):
         block.problems.append("raises(...) is for python blocks, sqlstate(...) for sql blocks")
+    if block.part and not (block.fence.title or "").startswith(f"{block.part} (part"):
+        title = f'title="{block.part} (part)"'
+        block.problems.append(f"a part of {block.part} is titled {title} (it has {block.fence.title!r})")
 
 
 def read_page(path: Path, root: Path, config_file: Path) -> Page:
