@@ -18,6 +18,7 @@ Each Python block is of one kind (see ``kind``):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -53,6 +54,10 @@ COPIED = """() => [...document.querySelectorAll('article div.highlight')].map((d
           shownLines: (code ? code.textContent : div.textContent).replace(/\\n$/, '').split('\\n').length};
 })"""
 
+# Material adds the copy buttons once its JavaScript has run.
+EVERY_BLOCK_HAS_A_BUTTON = """() => [...document.querySelectorAll('article div.highlight')].every(
+  (div) => div.querySelector('button[data-clipboard-target]'))"""
+
 
 @dataclass
 class Copied:
@@ -69,6 +74,7 @@ class Copied:
 
 def copied_blocks(base: str, urls: list[str]) -> dict[str, list[Copied]]:
     """Every code block of each page (site-relative URL), read in Chromium with JavaScript on."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from verify.browser import CHROME_ARGS, CHROME_PATH
@@ -79,7 +85,8 @@ def copied_blocks(base: str, urls: list[str]) -> dict[str, list[Copied]]:
         page = browser.new_page()
         for url in urls:
             page.goto(base + url, wait_until="networkidle")
-            page.wait_for_function("() => document.querySelectorAll('button[data-clipboard-target]').length > 0")
+            with contextlib.suppress(PlaywrightTimeout):  # a block still without a button is reported as such
+                page.wait_for_function(EVERY_BLOCK_HAS_A_BUTTON, timeout=15000)
             out[url] = [
                 Copied(b["lang"], b["text"], b["id"], b["title"], b["link"], b["collapsed"], int(b["shownLines"]))
                 for b in page.evaluate(COPIED)
