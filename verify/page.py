@@ -82,7 +82,9 @@ class Block:
 
     @property
     def runs(self) -> bool:
-        return self.lang in RUN
+        """Run by the engine. A declared part is run (as its whole file) only when it shows an output: the
+        block of its whole file runs it anyway."""
+        return self.lang in RUN and (self.part is None or self.output is not None)
 
     @property
     def expected_output(self) -> str | None:

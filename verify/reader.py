@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from verify.archives import ARCHIVES, DOWNLOADS, Archive
-from verify.page import Block, Page
+from verify.page import RUN, Block, Page
 from verify.parts import anchor
 from verify.run import Result, failures, run_process, run_python, run_sql
 
@@ -103,7 +103,7 @@ def url_of(page: Page) -> str:
 
 def pair(page: Page, copied: list[Copied]) -> list[tuple[Block, Copied]]:
     """The page's run blocks with their built, copied form (in page order; the languages must agree)."""
-    blocks = [b for b in page.blocks if b.runs]
+    blocks = [b for b in page.blocks if b.lang in RUN]
     built = [c for c in copied if c.lang in {"python", "sql", "bash"}]
     if [b.lang for b in blocks] != [c.lang for c in built]:
         raise AssertionError(
