@@ -16,6 +16,10 @@ from verify.page import Page, read_page
 QUESTIONS = sorted((ROOT / "docs" / "questions").glob("*.md"))
 
 
+def report(problems: dict[str, list[str]]) -> str:
+    return "\n\n".join(f"{where}:\n" + "\n".join(found) for where, found in problems.items())
+
+
 def parsed(path: Path) -> Page:
     return read_page(path, ROOT, ROOT / "mkdocs.yml")
 
@@ -41,7 +45,7 @@ def test_every_block_works_as_copied(
         verdicts = reader.judge_page(page, copied[reader.url_of(page)], base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
-    assert problems == {}
+    assert not problems, report(problems)
 
 
 @pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
@@ -60,7 +64,7 @@ def test_a_program_run_first_works_or_names_what_to_run_first(
             found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
         if found:
             problems[block.where] = found
-    assert problems == {}
+    assert not problems, report(problems)
 
 
 def test_no_block_shows_more_than_60_lines(site: tuple[str, dict[str, list[reader.Copied]]]) -> None:

@@ -35,7 +35,9 @@ from verify.run import Result, failures, run_process, run_python, run_sql
 MAX_SHOWN_LINES = 60  # what a reader sees of one block at once; a collapsed whole file is one click away
 
 # Material's copy rule (its bundle's clipboard handler), applied to every code block of the page.
-COPIED = """() => [...document.querySelectorAll('article div.highlight')].map((div) => {
+COPIED = """() => [...document.querySelectorAll('article div.highlight')].map((div) => [div,
+  div.closest('details:not([open])') !== null]).map(([div, collapsed]) => {
+  div.closest('details')?.setAttribute('open', '');  // a reader opens it to copy: closed, it has no innerText
   const lang = ([...div.classList].find((c) => c.startsWith('language-')) || '').slice(9);
   const button = div.querySelector('button[data-clipboard-target]');
   const code = button ? document.querySelector(button.getAttribute('data-clipboard-target')) : null;
@@ -47,10 +49,11 @@ COPIED = """() => [...document.querySelectorAll('article div.highlight')].map((d
     code.removeAttribute('data-md-copying');
   }
   const title = div.querySelector('.filename');
-  const link = title ? title.querySelector('a[href^="#"]') : null;
+  const link = title ? title.querySelector('a[href]') : null;  // to this page (Material makes it absolute)
+  const here = link && new URL(link.href).pathname === location.pathname;
   return {lang, text, id: div.id || null, title: title ? title.textContent : null,
-          link: link ? link.getAttribute('href').slice(1) : null,
-          collapsed: div.closest('details:not([open])') !== null,
+          link: here ? new URL(link.href).hash.slice(1) : null,
+          collapsed,
           shownLines: (code ? code.textContent : div.textContent).replace(/\\n$/, '').split('\\n').length};
 })"""
 
