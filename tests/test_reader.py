@@ -88,3 +88,30 @@ def test_every_archive_is_linked_and_served(published: browser.Published) -> Non
         assert f"{archives.DOWNLOADS}/{a.name}" in page, a.name
         for entry in a.entries:
             assert a.command(entry) in page, (a.name, entry)
+
+
+def test_a_part_must_be_titled_as_a_part_of_its_file(tmp_path: Path) -> None:
+    """The part mark needs the title `file.py (part)`: a declared part always says what it is part of."""
+    page = tmp_path / "p.md"
+    page.write_text(
+        '<!--pytest.mark.part("app.py")-->\n\n```python title="other.py"\nx = 1\n```\n\n'
+        '<!--pytest.mark.part("app.py")-->\n\n```python title="app.py (part)"\ny = 2\n```\n',
+        encoding="utf-8",
+    )
+    untitled, titled = read_page(page, tmp_path, ROOT / "mkdocs.yml").blocks
+    assert untitled.part == titled.part == "app.py"
+    assert untitled.problems == ["a part of app.py is titled title=\"app.py (part)\" (it has 'other.py')"]
+    assert titled.problems == []
+    assert titled.fence.title == "app.py (part)"
+
+
+def test_a_part_title_links_to_the_whole_file_block() -> None:
+    import markdown
+
+    md = markdown.Markdown(extensions=["pymdownx.superfences", "pymdownx.details", "verify.parts"])
+    html = md.convert(
+        '```python title="app.py (part)"\nx = 1\n```\n\n??? example "whole"\n\n'
+        '    ```python title="app.py"\n    x = 1\n    ```\n'
+    )
+    assert '<a href="#whole-app-py" title="the whole file">app.py</a> (part)' in html
+    assert html.count('id="whole-app-py"') == 1

@@ -15,7 +15,9 @@ from markdown import Extension, Markdown
 from markdown.postprocessors import Postprocessor
 
 PART_TITLE = re.compile(r'<span class="filename">(?P<file>[^<>"]+?) \(part(?P<rest>[^<>]*)\)</span>')
-WHOLE = re.compile(r'<div class="(?P<cls>language-[\w-]+ highlight)"><span class="filename">(?P<file>[^<>"( ]+)</span>')
+WHOLE = re.compile(
+    r'<div class="(?P<cls>(?:language-[\w-]+ )?highlight)"><span class="filename">(?P<file>[^<>"( ]+)</span>'
+)
 
 
 def anchor(file: str) -> str:
