@@ -18,9 +18,11 @@ Each Python block is of one kind (see ``kind``):
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import shutil
+import subprocess
 import tempfile
 import urllib.request
 import zipfile
@@ -194,6 +196,13 @@ def fetch_archive(base: str, archive: Archive, folder: Path) -> Path:
     return folder / archive.question
 
 
+def uv_cache_dir() -> str:
+    if "UV_CACHE_DIR" in os.environ:
+        return os.environ["UV_CACHE_DIR"]
+    uv = shutil.which("uv") or "uv"
+    return subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str]) -> Result:
     """Unzip the downloaded archive in an empty folder and run the block's entry with the command the
     archive's README gives (uv, offline: from its cache)."""
@@ -201,7 +210,9 @@ def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str]) ->
     with tempfile.TemporaryDirectory(prefix="reader-zip-") as tmp:
         folder = fetch_archive(base, archive, Path(tmp))
         cmd = [shutil.which("uv") or "uv", *archive.command(entry).split()[1:]]
-        return run_process(cmd, {**env, "UV_OFFLINE": "1"}, folder, block.timeout + 120)
+        # offline, from the uv cache this project's own install filled (the reader's uv downloads them)
+        uv_env = {**env, "UV_OFFLINE": "1", "UV_CACHE_DIR": uv_cache_dir()}
+        return run_process(cmd, uv_env, folder, block.timeout + 120)
 
 
 def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str]) -> list[Verdict]:
@@ -219,7 +230,7 @@ def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str])
             if v.kind == "part":
                 v.problems += part_problems(block, c, ids)
                 r = run_copied(block, c.text, env, folder)
-                if r.returncode == 0:
+                if r.returncode == 0 and not only_definitions(c.text):
                     v.problems.append(f"declared a part of {block.part}, but it runs alone: it is a program")
                 continue
             if v.kind == "archive entry":
@@ -231,6 +242,28 @@ def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str])
                 continue
             v.problems += judged(block, run_copied(block, c.text, env, folder))
     return verdicts
+
+
+DEFINITIONS = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+    ast.Assign,
+    ast.AnnAssign,
+)
+
+
+def only_definitions(text: str) -> bool:
+    """Code that, run alone, only defines names (functions, classes, constants, a docstring) and does
+    nothing: a part of a program, not one. Code that does not even parse alone is a part too."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return True
+    docstring = [n for n in tree.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
+    return all(isinstance(n, DEFINITIONS) or n in docstring for n in tree.body)
 
 
 def part_problems(block: Block, c: Copied, ids: dict[str, Copied]) -> list[str]:
