@@ -33,6 +33,7 @@ class Archive:
     question: str  # the snippets folder, e.g. "01-microservices"
     files: tuple[str, ...]  # the programs in it, from snippets/<question>/
     entries: tuple[str, ...]  # what a reader runs after unzipping, in order
+    runs: tuple[str, ...] = ()  # libraries a program starts (python -m uvicorn) without importing them
 
     @property
     def name(self) -> str:
@@ -57,7 +58,7 @@ ARCHIVES = (
         ("run_all.py",),
     ),
     Archive("03-message-queues", ("jobs.py", "jobs_demo.py"), ("jobs_demo.py",)),
-    Archive("06-connection-pooling", ("app.py", "shutdown_demo.py"), ("shutdown_demo.py",)),
+    Archive("06-connection-pooling", ("app.py", "shutdown_demo.py"), ("shutdown_demo.py",), runs=("uvicorn",)),
 )
 
 IMPORT = re.compile(r"^\s*(?:from|import)\s+(?P<module>[A-Za-z_]\w*)", re.M)
@@ -74,7 +75,7 @@ def pinned(root: Path) -> dict[str, str]:
 def requirements(archive: Archive, root: Path) -> list[str]:
     """The pinned requirements of the libraries the archive's programs import."""
     pins = pinned(root)
-    found = set()
+    found = {pins[r] for r in archive.runs}
     for f in archive.files:
         for m in IMPORT.finditer((root / "snippets" / archive.question / f).read_text(encoding="utf-8")):
             dist = DISTRIBUTION.get(m["module"], m["module"]).lower().replace("_", "-")
