@@ -23,7 +23,7 @@ import markdown
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
 NOT_CODE = {"mermaid", "text", "output", "console", "yaml", "toml", "ini", "json", "http"}
-KNOWN_MARKS = {"raises", "sqlstate", "timeout", "postgres"}
+KNOWN_MARKS = {"raises", "sqlstate", "timeout", "postgres", "part"}
 DEFAULT_TIMEOUT = 120.0
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -31,6 +31,7 @@ COMMENT = re.compile(r"^[ \t]*<!--\s*(?P<body>.*?)\s*-->[ \t]*$")
 EXPECTED_OUTPUT = "pytest-codeblocks:expected-output"
 MARK = re.compile(r"pytest\.mark\.(?P<name>\w+)(?:\((?P<args>.*)\))?$")
 INCLUDE = re.compile(r'^[ \t]*-{1,}8<-{1,}[ \t]+"(?P<target>[^"]+)"[ \t]*$')
+TITLE = re.compile(r'\btitle="(?P<title>[^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class Fence:
     def lang(self) -> str:
         """The language: the info string's first word (``python title="x.py"`` is python)."""
         return self.info.split(maxsplit=1)[0].strip("{}.") if self.info else ""
+
+    @property
+    def title(self) -> str | None:
+        """The title the site shows above the block (``python title="app.py (part)"``), if any."""
+        m = TITLE.search(self.info)
+        return m["title"] if m else None
 
 
 @dataclass
@@ -63,6 +70,7 @@ class Block:
     sqlstates: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     postgres: int | None = None  # the one PostgreSQL major this block runs on (in a "PostgreSQL NN" tab)
+    part: str | None = None  # <!--pytest.mark.part("app.py")-->: shows part of app.py, not a program of its own
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -75,7 +83,9 @@ class Block:
 
     @property
     def runs(self) -> bool:
-        return self.lang in RUN
+        """Run by the engine. A declared part is run (as its whole file) only when it shows an output: the
+        block of its whole file runs it anyway."""
+        return self.lang in RUN and (self.part is None or self.output is not None)
 
     @property
     def expected_output(self) -> str | None:
@@ -175,6 +185,8 @@ def apply_marks(block: Block, comments: list[str]) -> None:
             block.postgres = int(args[0]) if args[0].isdigit() else None
             if block.postgres is None:
                 block.problems.append(f"postgres(...) takes a major version number, not {args[0]!r}")
+        elif m["name"] == "part":
+            block.part = args[0]
         else:
             block.timeout = float(args[0])
 
@@ -213,6 +225,9 @@ def check(block: Block) -> None:
         block.problems.append("a block that is not run cannot declare an error")
     if (block.sqlstates and lang != "sql") or (block.raises and lang != "python"):
         block.problems.append("raises(...) is for python blocks, sqlstate(...) for sql blocks")
+    if block.part and not (block.fence.title or "").startswith(f"{block.part} (part"):
+        title = f'title="{block.part} (part)"'
+        block.problems.append(f"a part of {block.part} is titled {title} (it has {block.fence.title!r})")
 
 
 def read_page(path: Path, root: Path, config_file: Path) -> Page:

@@ -116,7 +116,10 @@ def stop_at_eof(stop: threading.Event) -> None:
 def main() -> None:
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(base) as conn:
-        db_url = make_conninfo(base, dbname=f"{conn.info.dbname}_inventory")  # inventory's own database
+        name = f"{conn.info.dbname}_inventory"  # inventory's own database
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            sys.exit(f"database {name} does not exist: run inventory_service.py first (it creates it)")
+    db_url = make_conninfo(base, dbname=name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)

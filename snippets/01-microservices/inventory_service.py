@@ -19,6 +19,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
+# --8<-- [start:reservation]
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stock (sku text PRIMARY KEY, qty int NOT NULL CHECK (qty >= 0));
 CREATE TABLE IF NOT EXISTS reservations (order_id uuid PRIMARY KEY, sku text NOT NULL, qty int NOT NULL);
@@ -75,8 +76,10 @@ def create_app(db_url: str) -> FastAPI:
         return {"order_id": str(r.order_id), "status": "reserved"}
 
     return app
+# --8<-- [end:reservation]
 
 
+# --8<-- [start:stop_at_eof]
 def stop_at_eof(server: uvicorn.Server) -> None:
     sys.stdin.read()
     server.should_exit = True
@@ -99,3 +102,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:stop_at_eof]

@@ -15,10 +15,10 @@ from pika.adapters.blocking_connection import BlockingChannel
 from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, ValidationError
 
-# --8<-- [start:run]
 NEXT = {"reserved": "confirmed", "rejected": "rejected"}
 
 
+# --8<-- [start:run]
 class StockReply(BaseModel):  # what a reply must be before we touch the database
     event_id: uuid.UUID
     order_id: uuid.UUID
@@ -88,7 +88,10 @@ def stop_at_eof(stop: threading.Event) -> None:
 def main() -> None:
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(base) as conn:
-        db_url = make_conninfo(base, dbname=f"{conn.info.dbname}_orders")  # the orders service's database
+        name = f"{conn.info.dbname}_orders"  # the orders service's database
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            sys.exit(f"database {name} does not exist: run orders_service.py first (it creates it)")
+    db_url = make_conninfo(base, dbname=name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)

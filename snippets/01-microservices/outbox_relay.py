@@ -17,6 +17,7 @@ from pika.exceptions import AMQPError
 from psycopg.conninfo import make_conninfo
 
 
+# --8<-- [start:open_channel]
 def open_channel(amqp_url: str, exchange: str) -> BlockingChannel:
     channel = pika.BlockingConnection(pika.URLParameters(amqp_url)).channel()
     channel.confirm_delivery()  # basic_publish now returns only once the broker has the message
@@ -67,13 +68,17 @@ def stop_at_eof(stop: threading.Event) -> None:
 def main() -> None:
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with psycopg.connect(base) as conn:
-        db_url = make_conninfo(base, dbname=f"{conn.info.dbname}_orders")  # the orders service's database
+        name = f"{conn.info.dbname}_orders"  # the orders service's database
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+            sys.exit(f"database {name} does not exist: run orders_service.py first (it creates it)")
+    db_url = make_conninfo(base, dbname=name)
     amqp_url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)
         threading.Thread(target=stop_at_eof, args=[stop], daemon=True).start()
     run(db_url, amqp_url, os.environ.get("DEMO_PREFIX", "demo") + ".orders", stop, failures=[])
+# --8<-- [end:open_channel]
 
 
 if __name__ == "__main__":

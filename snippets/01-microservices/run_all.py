@@ -13,6 +13,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+# --8<-- [start:start]
 HERE = Path(__file__).resolve().parent
 
 
@@ -42,8 +43,10 @@ def shown(r: httpx.Response) -> Any:
     if "status" in body:
         return body["status"]
     return body["detail"] if isinstance(body["detail"], str) else body["detail"][0]["msg"]
+# --8<-- [end:start]
 
 
+# --8<-- [start:main]
 def main() -> None:
     users, inventory = start("users_service.py"), start("inventory_service.py")
     procs = [users, inventory]
@@ -79,3 +82,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

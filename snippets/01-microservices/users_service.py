@@ -18,6 +18,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg_pool import ConnectionPool
 
 
+# --8<-- [start:ensure_database]
 def ensure_database(base_url: str, service: str) -> str:
     """Create <base db>_<service> if missing; return its conninfo. Nobody else connects to it."""
     with psycopg.connect(base_url, autocommit=True) as conn:
@@ -76,3 +77,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:ensure_database]

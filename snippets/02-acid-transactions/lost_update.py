@@ -7,6 +7,7 @@ import psycopg
 from psycopg import Connection, IsolationLevel
 from psycopg.rows import TupleRow
 
+# --8<-- [start:read_balances]
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -58,3 +59,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:read_balances]

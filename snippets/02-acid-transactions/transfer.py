@@ -10,6 +10,7 @@ import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 
+# --8<-- [start:transfererror]
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)  # 40001, 40P01
 
@@ -58,8 +59,10 @@ def transfer_money(conn: Connection[TupleRow], src: str, dst: str, amount: Decim
     if src == dst:
         raise TransferError("cannot transfer to the same account")
     with_retries(lambda: transfer_once(conn, src, dst, amount), on_retry=on_retry)
+# --8<-- [end:transfererror]
 
 
+# --8<-- [start:main]
 def main() -> None:
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         conn.execute("DROP TABLE IF EXISTS accounts")
@@ -79,3 +82,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

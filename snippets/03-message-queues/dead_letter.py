@@ -8,6 +8,7 @@ from typing import Any
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+# --8<-- [start:declare]
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PREFIX = os.environ.get("DEMO_PREFIX", "demo")
 MAX_ATTEMPTS = 3
@@ -48,8 +49,10 @@ def consume(ch: BlockingChannel, queue: str, handle: Callable[[dict[str, Any]], 
         except Exception:  # transient or not: retry, but only MAX_ATTEMPTS times in all
             ch.basic_nack(tag, requeue=attempt < MAX_ATTEMPTS)  # requeue=False -> dead-letter exchange
     ch.cancel()
+# --8<-- [end:declare]
 
 
+# --8<-- [start:main]
 def main() -> None:
     queue, attempts, done = f"{PREFIX}.payments", dict[int, int](), list[int]()
 
@@ -76,3 +79,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

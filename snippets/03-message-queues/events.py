@@ -7,6 +7,7 @@ import os
 import pika
 from pika.adapters.blocking_connection import BlockingChannel
 
+# --8<-- [start:deliver]
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PREFIX = os.environ.get("DEMO_PREFIX", "demo")
 SERVICES = ("inventory", "notifications", "analytics")
@@ -64,3 +65,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:deliver]

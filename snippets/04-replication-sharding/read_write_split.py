@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 from psycopg import errors
 
+# --8<-- [start:run]
 BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))  # elsewhere: PG_BIN=$(pg_config --bindir)
 USER = os.environ.get("PG_OS_USER", "postgres") if os.geteuid() == 0 else None  # postgres refuses to run as root
 
@@ -39,8 +40,10 @@ def start(data: Path, settings: dict[str, str], procs: list[subprocess.Popen[byt
             return dsn
         time.sleep(0.05)
     raise RuntimeError(f"{data.name} did not start:\n{log.read_text()[-2000:]}")
+# --8<-- [end:run]
 
 
+# --8<-- [start:replica_pair]
 @contextlib.contextmanager
 def replica_pair(synchronous: bool = True, settings: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
     """Yield (primary DSN, replica DSN): the replica is the standby 'replica1', synchronous or not;
@@ -98,8 +101,10 @@ def wait_for_replay(replica: str, lsn: str, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"replica has not replayed {lsn} after {timeout}s")
             time.sleep(0.01)
+# --8<-- [end:replica_pair]
 
 
+# --8<-- [start:read_users]
 def read_users(replica: str) -> list[tuple[int, str]]:
     with psycopg.connect(replica) as conn:
         return conn.execute("SELECT id, name FROM users ORDER BY id").fetchall()
@@ -127,3 +132,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:read_users]

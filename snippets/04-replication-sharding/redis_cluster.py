@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import redis
 from redis.cluster import RedisCluster
 
+# --8<-- [start:free_port]
 PREFIX = os.environ.get("DEMO_PREFIX", "demo")
 
 
@@ -70,8 +71,10 @@ def slot_ranges(rc: RedisCluster) -> dict[tuple[int, int], int]:
     """{(first slot, last slot): port of the master serving them}, from CLUSTER SLOTS."""
     slots: dict[tuple[int, int], dict[str, tuple[str, int]]] = rc.cluster_slots()  # type: ignore[assignment]
     return {rng: int(v["primary"][1]) for rng, v in slots.items()}
+# --8<-- [end:free_port]
 
 
+# --8<-- [start:master_of]
 def master_of(rc: RedisCluster, key: str) -> tuple[tuple[int, int], int]:
     slot = rc.cluster_keyslot(key)
     return next((rng, port) for rng, port in slot_ranges(rc).items() if rng[0] <= slot <= rng[1])
@@ -107,3 +110,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:master_of]

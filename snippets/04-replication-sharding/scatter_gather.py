@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+# --8<-- [start:connect_shards]
 SCHEMA = "CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, country text NOT NULL, age int NOT NULL)"
 User = tuple[str, str, str, int]
 Shards = list[psycopg.Connection[Any]]
@@ -58,8 +59,10 @@ def average_age(shards: Shards) -> tuple[float, float]:
     wrong = sum(p[0] for p in parts) / len(parts)
     right = sum(p[1] for p in parts) / sum(p[2] for p in parts)
     return round(wrong, 3), round(right, 3)
+# --8<-- [end:connect_shards]
 
 
+# --8<-- [start:main]
 def main() -> None:
     dsn = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     shards = connect_shards(dsn, 3)  # kept afterwards to look at
@@ -77,3 +80,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

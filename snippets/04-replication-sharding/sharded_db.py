@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+# --8<-- [start:stable_hash]
 SCHEMA = "CREATE TABLE users (id text PRIMARY KEY, name text NOT NULL, country text NOT NULL, age int NOT NULL)"
 User = tuple[str, str, str, int]
 
@@ -66,8 +67,10 @@ class ShardedDatabase:
     def close(self) -> None:
         for conn in self.shards:
             conn.close()
+# --8<-- [end:stable_hash]
 
 
+# --8<-- [start:main]
 def main() -> None:
     dsn = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     db = ShardedDatabase(create_shards(dsn, 3))  # kept afterwards to look at; drop_shards() removes them
@@ -81,3 +84,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

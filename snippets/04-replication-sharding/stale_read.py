@@ -80,6 +80,7 @@ def replica_pair(synchronous: bool = True, settings: dict[str, str] | None = Non
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --8<-- [start:lag]
 LAG = "SELECT application_name, pg_wal_lsn_diff(flush_lsn, replay_lsn) > 0 AS replay_behind FROM pg_stat_replication"
 RECEIVED = "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"
 WAITING = "SELECT wait_event FROM pg_stat_activity WHERE query LIKE 'UPDATE prices%' AND state = 'active'"
@@ -95,8 +96,10 @@ def set_replay(replica: str, paused: bool) -> None:
         conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
         while paused and conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone() != ("paused",):
             time.sleep(0.01)
+# --8<-- [end:lag]
 
 
+# --8<-- [start:set_price]
 def set_price(primary: str, price: int, level: str = "on") -> None:
     """UPDATE on the primary, committed with this synchronous_commit level."""
     with psycopg.connect(primary, autocommit=True) as conn:
@@ -145,3 +148,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:set_price]

@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from redis.asyncio import Redis
 
+# --8<-- [start:create_app]
 FIXED_WINDOW = """
 local n = redis.call('INCR', KEYS[1])
 if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -64,8 +65,10 @@ def serve(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterator[str
         server.should_exit = True
         thread.join()
         sock.close()
+# --8<-- [end:create_app]
 
 
+# --8<-- [start:main]
 def main() -> None:
     url, prefix = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), os.environ.get("DEMO_PREFIX", "demo")
     with serve(create_app(url, prefix, limit=3, window=60), forwarded_allow_ips="10.0.0.1") as base:
@@ -83,3 +86,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

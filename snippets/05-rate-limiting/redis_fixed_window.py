@@ -7,6 +7,7 @@ from functools import cache
 import redis
 from redis.commands.core import Script
 
+# --8<-- [start:fixed_window_script]
 # One script = one atomic step on the server. PTTL < 0 also repairs a counter left without a TTL.
 FIXED_WINDOW = """
 local n = redis.call('INCR', KEYS[1])
@@ -67,3 +68,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:fixed_window_script]

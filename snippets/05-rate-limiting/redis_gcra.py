@@ -8,6 +8,7 @@ from functools import cache
 import redis
 from redis.commands.core import Script
 
+# --8<-- [start:gcra_script]
 GCRA = """
 local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -61,3 +62,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:gcra_script]

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+# --8<-- [start:free_port]
 APP_NAME = "q6-app"  # the application_name app.py's pool connects with
 
 
@@ -46,8 +47,10 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(0.05)
+# --8<-- [end:free_port]
 
 
+# --8<-- [start:run_demo]
 def run_demo(url: str) -> tuple[list[str], int]:
     """Report lines and the server's exit status."""
     port = free_port()
@@ -88,3 +91,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:run_demo]

@@ -67,13 +67,13 @@ def render(version: str) -> dict[str, Any]:
 # --8<-- [end:representations]
 
 
-# --8<-- [start:negotiation]
 class VersionError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
+# --8<-- [start:negotiation]
 SERVED = [v for v, info in VERSIONS.items() if info.status != "sunset"]
 VND = re.compile(r"application/vnd\.api\.v(\w+)\+json")
 HOST = re.compile(r"v(\w+)\.api\.example\.com(:\d+)?")

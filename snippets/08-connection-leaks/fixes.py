@@ -45,6 +45,7 @@ def with_connection(pool: ConnectionPool, work: Callable[[psycopg.Connection], T
 # --8<-- [end:wrapper]
 
 
+# --8<-- [start:main]
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     with ConnectionPool(url, min_size=2, max_size=2, timeout=1.0) as pool:
@@ -70,3 +71,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+# --8<-- [end:main]

@@ -1,11 +1,13 @@
 """Read a plan the way the tests do: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), walked node by node."""
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, LiteralString
 
 import psycopg
 
+# --8<-- [start:explain]
 Plan = dict[str, Any]
 
 
@@ -54,4 +56,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except psycopg.errors.UndefinedTable as e:  # dataset.sql creates the tables
+        sys.exit(f"{e.diag.message_primary}: run dataset.sql (the page's first SQL block) first")
+# --8<-- [end:explain]

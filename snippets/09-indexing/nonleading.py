@@ -1,6 +1,7 @@
 """Same plan node, different work: how many pages an index scan touches on a leading vs non-leading column."""
 
 import os
+import sys
 from typing import Any, LiteralString
 
 import psycopg
@@ -40,4 +41,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except psycopg.errors.UndefinedTable as e:  # dataset.sql creates the tables
+        sys.exit(f"{e.diag.message_primary}: run dataset.sql (the page's first SQL block) first")

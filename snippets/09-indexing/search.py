@@ -1,10 +1,12 @@
 """Full-text search over raw user input: websearch_to_tsquery parses anything a user types, if it is not too long."""
 
 import os
+import sys
 from typing import Any
 
 import psycopg
 
+# --8<-- [start:checked]
 MAX_SEARCH_CHARS = 200  # a search box's cap: tens of thousands of words exhaust the parser's stack (54001)
 SEARCH = """
     SELECT id, body
@@ -56,4 +58,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except psycopg.errors.UndefinedTable as e:  # dataset.sql creates the tables
+        sys.exit(f"{e.diag.message_primary}: run dataset.sql (the page's first SQL block) first")
+# --8<-- [end:checked]

@@ -2,9 +2,11 @@
 
 import asyncio
 import os
+import sys
 
+import psycopg
 from sqlalchemy import ForeignKey, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import ProgrammingError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
@@ -44,4 +46,9 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ProgrammingError as e:
+        if not isinstance(e.orig, psycopg.errors.UndefinedTable):
+            raise
+        sys.exit(f"{e.orig.diag.message_primary}: run schema.sql (the page's first SQL block) first")

@@ -2,11 +2,13 @@
 
 import asyncio
 import os
+import sys
 from typing import Any, Self
 
 import psycopg
 from aiodataloader import DataLoader
 
+# --8<-- [start:countingcursor]
 Row = tuple[int, str, str | None]
 
 
@@ -57,4 +59,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except psycopg.errors.UndefinedTable as e:  # schema.sql creates the tables
+        sys.exit(f"{e.diag.message_primary}: run schema.sql (the page's first SQL block) first")
+# --8<-- [end:countingcursor]

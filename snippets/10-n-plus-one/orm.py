@@ -1,9 +1,12 @@
 """SQLAlchemy 2: the same posts loaded lazily, with selectinload, with joinedload; lazy="raise" by default."""
 
 import os
+import sys
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, ForeignKey, create_engine, event, select
+from sqlalchemy.exc import InvalidRequestError, ProgrammingError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -16,6 +19,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql.base import ExecutableOption
 
+# --8<-- [start:base]
 Row = tuple[int, str, str | None]
 
 
@@ -70,10 +74,16 @@ def main() -> None:
         try:
             rows = load(engine, strategy, 10)
             print(f"{strategy:>12}: {len(statements):2} statements, {len(rows)} posts")
-        except Exception as e:  # lazy="raise": the N+1 is refused before it happens
+        except InvalidRequestError as e:  # lazy="raise": the N+1 is refused before it happens
             print(f"{strategy:>12}: {type(e).__name__} after {len(statements)} statement(s)")
     engine.dispose()
+# --8<-- [end:base]
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except ProgrammingError as e:
+        if not isinstance(e.orig, psycopg.errors.UndefinedTable):
+            raise
+        sys.exit(f"{e.orig.diag.message_primary}: run schema.sql (the page's first SQL block) first")

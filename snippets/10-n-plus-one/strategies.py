@@ -1,6 +1,7 @@
 """Posts with their authors three ways, counting every statement psycopg sends to the server."""
 
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Self
@@ -89,6 +90,7 @@ def eager(conn: psycopg.Connection[Any], limit: int) -> list[Row]:
 
 
 # --8<-- [end:eager]
+# --8<-- [start:main]
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     results = {}
@@ -101,4 +103,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except psycopg.errors.UndefinedTable as e:  # schema.sql creates the tables
+        sys.exit(f"{e.diag.message_primary}: run schema.sql (the page's first SQL block) first")
+# --8<-- [end:main]

@@ -1,0 +1,117 @@
+"""The reader's world: every block as its copy button copies it from the built site, run in an empty folder
+with only the service URLs set (verify/reader.py); the per-question downloads; what a page shows at once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from verify import archives, browser, reader, spaces
+from verify.helpers import ROOT
+from verify.page import Page, read_page
+
+QUESTIONS = sorted((ROOT / "docs" / "questions").glob("*.md"))
+
+
+def report(problems: dict[str, list[str]]) -> str:
+    return "\n\n".join(f"{where}:\n" + "\n".join(found) for where, found in problems.items())
+
+
+def parsed(path: Path) -> Page:
+    return read_page(path, ROOT, ROOT / "mkdocs.yml")
+
+
+@pytest.fixture(scope="module")
+def site(published: browser.Published) -> Iterator[tuple[str, dict[str, list[reader.Copied]]]]:
+    """The one build of the site, served on 127.0.0.1, and every page's code blocks as copied from it."""
+    assert published.returncode == 0, published.output
+    with browser.serve(published.www) as origin:
+        base = origin.rstrip("/") + published.path
+        yield base, reader.copied_blocks(base, browser.pages(published.site_dir))
+
+
+@pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
+def test_every_block_works_as_copied(
+    site: tuple[str, dict[str, list[reader.Copied]]], path: Path, tmp_path: Path, record_property: object
+) -> None:
+    """Top-down through the page in a fresh space: complete programs run as copied and print what the page
+    shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
+    base, copied = site
+    page = parsed(path)
+    with spaces.space(f"reader_{path.stem[:2]}") as s:
+        verdicts = reader.judge_page(page, copied[reader.url_of(page)], base, reader.reader_env(s.env, tmp_path))
+    print(json.dumps({page.rel: reader.counts(verdicts)}))
+    problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
+    assert not problems, report(problems)
+
+
+@pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
+def test_a_program_run_first_works_or_names_what_to_run_first(
+    site: tuple[str, dict[str, list[reader.Copied]]], path: Path, tmp_path: Path
+) -> None:
+    """A reader who skipped the page's earlier blocks: each complete program, alone on a fresh database,
+    works or stops with one line naming the block or file to run first (no traceback)."""
+    _, copied = site
+    page = parsed(path)
+    problems = {}
+    for block, c in reader.pair(page, copied[reader.url_of(page)]):
+        if block.lang != "python" or reader.kind(block) != "complete" or c.text is None:
+            continue
+        with spaces.space(f"fresh_{path.stem[:2]}") as s:
+            found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
+        if found:
+            problems[block.where] = found
+    assert not problems, report(problems)
+
+
+def test_no_block_shows_more_than_60_lines(site: tuple[str, dict[str, list[reader.Copied]]]) -> None:
+    """On the built pages: a long program is shown in parts, its whole file collapsed (one click away)."""
+    _, copied = site
+    assert len(copied) == len(list((ROOT / "docs").rglob("*.md")))
+    too_long = {url: found for url, blocks in copied.items() if (found := reader.shown_too_long(blocks))}
+    assert too_long == {}
+
+
+def test_the_downloads_are_current() -> None:
+    """docs/downloads/*.zip are what `python -m verify.archives` makes from the snippets now."""
+    assert archives.stale(ROOT) == []
+
+
+def test_every_archive_is_linked_and_served(published: browser.Published) -> None:
+    """Each zip is in the built site, and its question page links to it and names the command to run."""
+    for a in archives.ARCHIVES:
+        assert (published.site_dir / archives.DOWNLOADS / a.name).is_file(), a.name
+        page = next(p for p in QUESTIONS if p.stem == a.question).read_text(encoding="utf-8")
+        assert f"{archives.DOWNLOADS}/{a.name}" in page, a.name
+        for entry in a.entries:
+            assert a.command(entry) in page, (a.name, entry)
+
+
+def test_a_part_must_be_titled_as_a_part_of_its_file(tmp_path: Path) -> None:
+    """The part mark needs the title `file.py (part)`: a declared part always says what it is part of."""
+    page = tmp_path / "p.md"
+    page.write_text(
+        '<!--pytest.mark.part("app.py")-->\n\n```python title="other.py"\nx = 1\n```\n\n'
+        '<!--pytest.mark.part("app.py")-->\n\n```python title="app.py (part)"\ny = 2\n```\n',
+        encoding="utf-8",
+    )
+    untitled, titled = read_page(page, tmp_path, ROOT / "mkdocs.yml").blocks
+    assert untitled.part == titled.part == "app.py"
+    assert untitled.problems == ["a part of app.py is titled title=\"app.py (part)\" (it has 'other.py')"]
+    assert titled.problems == []
+    assert titled.fence.title == "app.py (part)"
+
+
+def test_a_part_title_links_to_the_whole_file_block() -> None:
+    import markdown
+
+    md = markdown.Markdown(extensions=["pymdownx.superfences", "pymdownx.details", "verify.parts"])
+    html = md.convert(
+        '```python title="app.py (part)"\nx = 1\n```\n\n??? example "whole"\n\n'
+        '    ```python title="app.py"\n    x = 1\n    ```\n'
+    )
+    assert '<a href="#whole-app-py" title="the whole file">app.py</a> (part)' in html
+    assert html.count('id="whole-app-py"') == 1
