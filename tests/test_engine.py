@@ -19,6 +19,7 @@ import pika.exceptions
 import psycopg
 import pytest
 import redis
+from psycopg.conninfo import make_conninfo
 
 from verify import browser, helpers, spaces
 
@@ -148,7 +149,6 @@ PAGES = {
         prefix = os.environ["DEMO_PREFIX"]
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
             conn.execute("CREATE TABLE t (x int)")
-            conn.execute(f'CREATE DATABASE "{conn.info.dbname}_extra"')
         redis.Redis.from_url(os.environ["REDIS_URL"]).set(f"{prefix}:key", 1)
         channel = pika.BlockingConnection(pika.URLParameters(os.environ["AMQP_URL"])).channel()
         channel.exchange_declare(f"{prefix}.exchange", "fanout")
@@ -220,7 +220,15 @@ HOSTILE = {
     ),
     "postgres: copy another page's database": (
         "psycopg.connect(own_db, autocommit=True).execute(f'CREATE DATABASE {victim_db}2 TEMPLATE {victim_db}')",
-        'permission denied to copy database "vd_victim_',
+        "permission denied to create database",  # before the copy's own check: no CREATEDB at all
+    ),
+    "postgres: create a database": (
+        'psycopg.connect(own_db, autocommit=True).execute(f"CREATE DATABASE {victim_db}_hostile")',
+        "permission denied to create database",
+    ),
+    "postgres: create a schema in the default database": (
+        'psycopg.connect(default_db).execute("CREATE SCHEMA hostile")',
+        "permission denied for database postgres",
     ),
     "postgres: create a role": (
         'psycopg.connect(own_db).execute("CREATE ROLE hostile LOGIN")',
@@ -485,7 +493,7 @@ def test_timeout_kills_the_block(outcomes: dict[str, dict[str, str | None]]) -> 
 
 
 def test_a_full_run_leaves_other_data_untouched_and_removes_its_own(outcomes: dict[str, dict[str, str | None]]) -> None:
-    """The isolation page wrote a table, a second database, a Redis key, a queue and an exchange under
+    """The isolation page wrote a table, a Redis key, a queue and an exchange under
     its space; a sentinel table in the default database and a sentinel key in Redis DB 0 were there
     before the run. Afterwards the sentinels are intact and nothing of the page's space remains."""
     assert outcomes["isolation"] == {"line1-python": None}
@@ -515,6 +523,44 @@ def test_a_hostile_page_leaves_the_other_page_and_the_sentinels_intact(
     assert after["the other page's data"] == "intact"
     assert after["sentinels"] == "intact"
     assert after["leftovers of the hostile page's space"] == "[]"
+
+
+def test_a_space_makes_the_databases_its_label_declares_owned_by_its_role_and_closed_to_others() -> None:
+    """A page role cannot create databases, so those its programs use (<name>_<suffix>, spaces.DATABASES)
+    come with the space: its role connects and may drop them, another page's role may not connect, and
+    they are gone with the space."""
+    with spaces.space("01-microservices") as own, spaces.space("other page") as other:
+        assert own.databases == spaces.MICROSERVICES
+        for suffix in own.databases:
+            db = f"{own.name}_{suffix}"
+            with psycopg.connect(make_conninfo(own.env["DATABASE_URL"], dbname=db)) as conn:
+                owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [db])
+                assert owner.fetchone() == (own.name,)
+            with pytest.raises(psycopg.OperationalError, match=f'permission denied for database "{db}"'):
+                psycopg.connect(make_conninfo(other.env["DATABASE_URL"], dbname=db))
+        with psycopg.connect(own.env["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{own.name}_users"')  # a program may drop (not create again) its own
+    assert own.leftovers() == [] and other.leftovers() == []
+
+
+def test_what_a_page_role_still_may_do_in_the_shared_default_database() -> None:
+    """The default database keeps its stock grants (PUBLIC may CONNECT and create TEMP tables there; a
+    shared server is never reconfigured): a page role connects and may make a temporary table, gone with
+    its session. It reads, writes, drops and creates nothing else there (the hostile page's refusals)."""
+    token = spaces.plant_sentinel()
+    try:
+        with spaces.space("default db") as page:
+            default_db = make_conninfo(page.env["DATABASE_URL"], dbname="postgres")
+            with psycopg.connect(default_db) as conn:
+                assert conn.execute("SELECT current_user, current_database()").fetchone() == (page.name, "postgres")
+                conn.execute("CREATE TEMP TABLE scratch (x int)")
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table"):
+                    conn.execute(f'SELECT * FROM "{spaces.SENTINEL_TABLE.format(token)}"')
+            with psycopg.connect(spaces.url("DATABASE_URL")) as admin:
+                temp = admin.execute("SELECT count(*) FROM pg_class WHERE relname = 'scratch' AND relpersistence = 't'")
+                assert temp.fetchone() == (0,)  # the temporary table went with the page's session
+    finally:
+        assert spaces.remove_sentinel(token) == []
 
 
 def test_a_space_on_a_broker_run_through_its_management_api(monkeypatch: pytest.MonkeyPatch) -> None:
