@@ -5,11 +5,12 @@ removed afterwards, so pages run in parallel and nothing of anyone else's is tou
 
 * PostgreSQL: a login role and a database of the same name, ``vd_<page>_<random>``. The role is not a
   superuser, cannot create roles or databases and has a CONNECTION LIMIT (the page's connection
-  budget); nobody but it (and the admin) may connect to its database. The other databases a page's
-  programs use, ``<name>_<suffix>``, are made beforehand the same way (owned by the role, closed to the
-  others): the suffixes are listed in DATABASES under the space's label (page, proof module or
-  benchmark), and a program creates a database only if it is missing (a reader's superuser does). Every
-  database named from the space or owned by its role is dropped with it.
+  budget); nobody but it (and the admin) may connect to its database, and it may not use the default
+  database or template1 (SHARED_DATABASES). The other databases a page's programs use,
+  ``<name>_<suffix>``, are made beforehand the same way (owned by the role, closed to the others): the
+  suffixes are listed in DATABASES under the space's label (page, proof module or benchmark), and a
+  program creates a database only if it is missing (a reader's superuser does). Every database named
+  from the space or owned by its role is dropped with it.
 * Redis: an ACL user of the same name, allowed only keys and pub/sub channels under the page prefix
   (``DEMO_PREFIX``) and no dangerous or administrative command (REDIS_DENIED_CATEGORIES, _COMMANDS).
 * RabbitMQ: a virtual host named like the prefix and a user of the same name with rights on it alone;
@@ -287,6 +288,13 @@ DATABASES: dict[str, tuple[str, ...]] = {
     "bench_q04_sharding": SHARDS,
 }
 
+# The default database and template1: PUBLIC may connect to them (stock grants, not changed here). In
+# each, the page role's own session_preload_libraries names a library that does not exist, so the server
+# ends the role's session there ('FATAL: could not access file "<NOT_HERE>"'); only a superuser may set
+# or reset that parameter, and the setting goes with the role.
+SHARED_DATABASES = "SELECT datname FROM pg_database WHERE datname = ANY(%s) AND datallowconn"
+NOT_HERE = "verify: a page role connects to its own databases only"
+
 # The databases of a space: named from it, or owned by its role.
 SPACE_DATABASES = """SELECT datname FROM pg_database
     WHERE starts_with(datname, %(name)s) OR starts_with(pg_get_userbyid(datdba), %(name)s)"""
@@ -334,6 +342,15 @@ class Space:
                     sql.Identifier(self.name), sql.Literal(CONNECTION_BUDGET)
                 )
             )
+            # The shared stock databases let PUBLIC connect, and their grants are not ours to change: a
+            # setting of the role's own in each (removed with the role) makes the server end its session.
+            shared = conn.execute(SHARED_DATABASES, [["postgres", "template1", conn.info.dbname]]).fetchall()
+            for (db,) in shared:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} IN DATABASE {} SET session_preload_libraries = {}").format(
+                        sql.Identifier(self.name), sql.Identifier(db), sql.Literal(NOT_HERE)
+                    )
+                )
             for db in [self.name, *(f"{self.name}_{suffix}" for suffix in self.databases)]:
                 owner, database = sql.Identifier(self.name), sql.Identifier(db)
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, owner))
