@@ -197,6 +197,9 @@ r = redis.Redis.from_url(e["REDIS_URL"])
 victim_db, victim_prefix, sentinel = e["VICTIM_DB"], e["VICTIM_PREFIX"], e["SENTINEL_TABLE"]
 own_db, default_db = e["DATABASE_URL"], make_conninfo(e["DATABASE_URL"], dbname="postgres")
 """
+# The default database and template1 keep their stock grants (PUBLIC may connect); the server ends a page
+# role's session there by a setting of the role's own (spaces.SHARED_DATABASES).
+NOT_HERE = f'FATAL:  could not access file "{spaces.NOT_HERE}"'
 HOSTILE = {
     "postgres: connect to another page's database": (
         "psycopg.connect(make_conninfo(own_db, dbname=victim_db))",
@@ -204,15 +207,21 @@ HOSTILE = {
     ),
     "postgres: read the sentinel table in the default database": (
         "psycopg.connect(default_db).execute(f'SELECT * FROM \"{sentinel}\"')",
-        "permission denied for table verify_isolation_sentinel_",
+        NOT_HERE,
     ),
     "postgres: drop the sentinel table": (
         "psycopg.connect(default_db).execute(f'DROP TABLE \"{sentinel}\"')",
-        "must be owner of table verify_isolation_sentinel_",
+        NOT_HERE,
     ),
     "postgres: write a table into the default database": (
         'psycopg.connect(default_db).execute("CREATE TABLE public.hostile (x int)")',
-        "permission denied for schema public",
+        NOT_HERE,
+    ),
+    "postgres: connect to template1": ('psycopg.connect(make_conninfo(own_db, dbname="template1"))', NOT_HERE),
+    "postgres: lift its own refusal in the default database": (
+        'psycopg.connect(own_db).execute("ALTER ROLE CURRENT_USER IN DATABASE postgres "\n'
+        '                                "RESET session_preload_libraries")',
+        'permission denied to set parameter "session_preload_libraries"',
     ),
     "postgres: drop another page's database": (
         "psycopg.connect(own_db, autocommit=True).execute(f'DROP DATABASE \"{victim_db}\"')",
@@ -228,7 +237,7 @@ HOSTILE = {
     ),
     "postgres: create a schema in the default database": (
         'psycopg.connect(default_db).execute("CREATE SCHEMA hostile")',
-        "permission denied for database postgres",
+        NOT_HERE,
     ),
     "postgres: create a role": (
         'psycopg.connect(own_db).execute("CREATE ROLE hostile LOGIN")',
@@ -301,7 +310,7 @@ def hostile_page() -> tuple[str, dict[str, int]]:
     lines, where = ["# A hostile page", ""], {}
     for attempt, (code, _) in HOSTILE.items():
         where[attempt] = len(lines) + 1
-        lines += ["```python", *HOSTILE_PRELUDE.splitlines(), code, "```", ""]
+        lines += ["```python", *HOSTILE_PRELUDE.splitlines(), *code.splitlines(), "```", ""]
     return "\n".join(lines), where
 
 
@@ -543,22 +552,34 @@ def test_a_space_makes_the_databases_its_label_declares_owned_by_its_role_and_cl
     assert own.leftovers() == [] and other.leftovers() == []
 
 
-def test_what_a_page_role_still_may_do_in_the_shared_default_database() -> None:
-    """The default database keeps its stock grants (PUBLIC may CONNECT and create TEMP tables there; a
-    shared server is never reconfigured): a page role connects and may make a temporary table, gone with
-    its session. It reads, writes, drops and creates nothing else there (the hostile page's refusals)."""
+def test_under_its_refusal_the_default_databases_stock_grants_hold_too() -> None:
+    """The grants of the default database are not changed (PUBLIC may CONNECT and make TEMP tables). With
+    the role's refusing setting taken off by the admin, the role connects and may make a temporary table,
+    gone with its session; it still may not read or drop the sentinel, create in public or make a schema."""
     token = spaces.plant_sentinel()
+    sentinel = spaces.SENTINEL_TABLE.format(token)
     try:
         with spaces.space("default db") as page:
             default_db = make_conninfo(page.env["DATABASE_URL"], dbname="postgres")
-            with psycopg.connect(default_db) as conn:
+            with pytest.raises(psycopg.OperationalError, match=spaces.NOT_HERE):
+                psycopg.connect(default_db)
+            with spaces.admin_connect() as admin:
+                admin.execute(f"ALTER ROLE {page.name} IN DATABASE postgres RESET session_preload_libraries")
+            refused = {
+                f'SELECT * FROM "{sentinel}"': "permission denied for table",
+                f'DROP TABLE "{sentinel}"': "must be owner of table",
+                "CREATE TABLE public.hostile (x int)": "permission denied for schema public",
+                "CREATE SCHEMA hostile": "permission denied for database postgres",
+            }
+            with psycopg.connect(default_db, autocommit=True) as conn:
                 assert conn.execute("SELECT current_user, current_database()").fetchone() == (page.name, "postgres")
                 conn.execute("CREATE TEMP TABLE scratch (x int)")
-                with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table"):
-                    conn.execute(f'SELECT * FROM "{spaces.SENTINEL_TABLE.format(token)}"')
-            with psycopg.connect(spaces.url("DATABASE_URL")) as admin:
-                temp = admin.execute("SELECT count(*) FROM pg_class WHERE relname = 'scratch' AND relpersistence = 't'")
-                assert temp.fetchone() == (0,)  # the temporary table went with the page's session
+                for statement, refusal in refused.items():
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal):
+                        conn.execute(statement)
+            with spaces.admin_connect() as admin:  # the temporary table goes when the page's backend exits
+                temp = "SELECT count(*) = 0 FROM pg_class WHERE relname = 'scratch' AND relpersistence = 't'"
+                helpers.eventually(lambda: admin.execute(temp).fetchone() == (True,), "the temporary table gone")
     finally:
         assert spaces.remove_sentinel(token) == []
 
