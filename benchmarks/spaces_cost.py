@@ -1,7 +1,9 @@
 """What a page's throwaway space costs the run: N spaces (verify/spaces.py) created and removed one after
 another, as one xdist worker does page after page; each timed apart.
 
-    uv run python -m benchmarks.spaces_cost [N]
+    uv run python -m benchmarks.spaces_cost [N] [LABEL]
+
+LABEL (e.g. 01-microservices) gives each space the databases spaces.DATABASES lists for it.
 
 Not a page figure (no `run(env)`), so `python -m benchmarks` does not run it; it prints its numbers.
 """
@@ -17,10 +19,10 @@ import time
 from verify import spaces
 
 
-def measure(n: int) -> dict[str, object]:
+def measure(n: int, label: str = "") -> dict[str, object]:
     create, cleanup = [], []
     for _ in range(n):
-        space = spaces.Space(f"vd_bench_spaces_{secrets.token_hex(3)}")
+        space = spaces.Space(f"vd_bench_spaces_{secrets.token_hex(3)}", spaces.DATABASES.get(label, ()))
         t0 = time.perf_counter()
         space.create()
         t1 = time.perf_counter()
@@ -38,6 +40,7 @@ def measure(n: int) -> dict[str, object]:
 
     return {
         "spaces": n,
+        "databases_each": 1 + len(spaces.DATABASES.get(label, ())),
         "create_s": summary(create),
         "cleanup_s": summary(cleanup),
         "per_space_s": round((sum(create) + sum(cleanup)) / n, 3),
@@ -45,4 +48,4 @@ def measure(n: int) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 10), indent=2))
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 10, *sys.argv[2:3]), indent=2))

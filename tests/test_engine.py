@@ -19,6 +19,7 @@ import pika.exceptions
 import psycopg
 import pytest
 import redis
+from psycopg.conninfo import make_conninfo
 
 from verify import browser, helpers, spaces
 
@@ -148,7 +149,6 @@ PAGES = {
         prefix = os.environ["DEMO_PREFIX"]
         with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
             conn.execute("CREATE TABLE t (x int)")
-            conn.execute(f'CREATE DATABASE "{conn.info.dbname}_extra"')
         redis.Redis.from_url(os.environ["REDIS_URL"]).set(f"{prefix}:key", 1)
         channel = pika.BlockingConnection(pika.URLParameters(os.environ["AMQP_URL"])).channel()
         channel.exchange_declare(f"{prefix}.exchange", "fanout")
@@ -197,6 +197,9 @@ r = redis.Redis.from_url(e["REDIS_URL"])
 victim_db, victim_prefix, sentinel = e["VICTIM_DB"], e["VICTIM_PREFIX"], e["SENTINEL_TABLE"]
 own_db, default_db = e["DATABASE_URL"], make_conninfo(e["DATABASE_URL"], dbname="postgres")
 """
+# The default database and template1 keep their stock grants (PUBLIC may connect); the server ends a page
+# role's session there by a setting of the role's own (spaces.SHARED_DATABASES).
+NOT_HERE = f'FATAL:  could not access file "{spaces.NOT_HERE}"'
 HOSTILE = {
     "postgres: connect to another page's database": (
         "psycopg.connect(make_conninfo(own_db, dbname=victim_db))",
@@ -204,15 +207,21 @@ HOSTILE = {
     ),
     "postgres: read the sentinel table in the default database": (
         "psycopg.connect(default_db).execute(f'SELECT * FROM \"{sentinel}\"')",
-        "permission denied for table verify_isolation_sentinel_",
+        NOT_HERE,
     ),
     "postgres: drop the sentinel table": (
         "psycopg.connect(default_db).execute(f'DROP TABLE \"{sentinel}\"')",
-        "must be owner of table verify_isolation_sentinel_",
+        NOT_HERE,
     ),
     "postgres: write a table into the default database": (
         'psycopg.connect(default_db).execute("CREATE TABLE public.hostile (x int)")',
-        "permission denied for schema public",
+        NOT_HERE,
+    ),
+    "postgres: connect to template1": ('psycopg.connect(make_conninfo(own_db, dbname="template1"))', NOT_HERE),
+    "postgres: lift its own refusal in the default database": (
+        'psycopg.connect(own_db).execute("ALTER ROLE CURRENT_USER IN DATABASE postgres "\n'
+        '                                "RESET session_preload_libraries")',
+        'permission denied to set parameter "session_preload_libraries"',
     ),
     "postgres: drop another page's database": (
         "psycopg.connect(own_db, autocommit=True).execute(f'DROP DATABASE \"{victim_db}\"')",
@@ -220,7 +229,15 @@ HOSTILE = {
     ),
     "postgres: copy another page's database": (
         "psycopg.connect(own_db, autocommit=True).execute(f'CREATE DATABASE {victim_db}2 TEMPLATE {victim_db}')",
-        'permission denied to copy database "vd_victim_',
+        "permission denied to create database",  # before the copy's own check: no CREATEDB at all
+    ),
+    "postgres: create a database": (
+        'psycopg.connect(own_db, autocommit=True).execute(f"CREATE DATABASE {victim_db}_hostile")',
+        "permission denied to create database",
+    ),
+    "postgres: create a schema in the default database": (
+        'psycopg.connect(default_db).execute("CREATE SCHEMA hostile")',
+        NOT_HERE,
     ),
     "postgres: create a role": (
         'psycopg.connect(own_db).execute("CREATE ROLE hostile LOGIN")',
@@ -293,7 +310,7 @@ def hostile_page() -> tuple[str, dict[str, int]]:
     lines, where = ["# A hostile page", ""], {}
     for attempt, (code, _) in HOSTILE.items():
         where[attempt] = len(lines) + 1
-        lines += ["```python", *HOSTILE_PRELUDE.splitlines(), code, "```", ""]
+        lines += ["```python", *HOSTILE_PRELUDE.splitlines(), *code.splitlines(), "```", ""]
     return "\n".join(lines), where
 
 
@@ -491,7 +508,7 @@ def test_timeout_kills_the_block(outcomes: dict[str, dict[str, str | None]]) -> 
 
 
 def test_a_full_run_leaves_other_data_untouched_and_removes_its_own(outcomes: dict[str, dict[str, str | None]]) -> None:
-    """The isolation page wrote a table, a second database, a Redis key, a queue and an exchange under
+    """The isolation page wrote a table, a Redis key, a queue and an exchange under
     its space; a sentinel table in the default database and a sentinel key in Redis DB 0 were there
     before the run. Afterwards the sentinels are intact and nothing of the page's space remains."""
     assert outcomes["isolation"] == {"line1-python": None}
@@ -521,6 +538,56 @@ def test_a_hostile_page_leaves_the_other_page_and_the_sentinels_intact(
     assert after["the other page's data"] == "intact"
     assert after["sentinels"] == "intact"
     assert after["leftovers of the hostile page's space"] == "[]"
+
+
+def test_a_space_makes_the_databases_its_label_declares_owned_by_its_role_and_closed_to_others() -> None:
+    """A page role cannot create databases, so those its programs use (<name>_<suffix>, spaces.DATABASES)
+    come with the space: its role connects and may drop them, another page's role may not connect, and
+    they are gone with the space."""
+    with spaces.space("01-microservices") as own, spaces.space("other page") as other:
+        assert own.databases == spaces.MICROSERVICES
+        for suffix in own.databases:
+            db = f"{own.name}_{suffix}"
+            with psycopg.connect(make_conninfo(own.env["DATABASE_URL"], dbname=db)) as conn:
+                owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s", [db])
+                assert owner.fetchone() == (own.name,)
+            with pytest.raises(psycopg.OperationalError, match=f'permission denied for database "{db}"'):
+                psycopg.connect(make_conninfo(other.env["DATABASE_URL"], dbname=db))
+        with psycopg.connect(own.env["DATABASE_URL"], autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{own.name}_users"')  # a program may drop (not create again) its own
+    assert own.leftovers() == [] and other.leftovers() == []
+
+
+def test_under_its_refusal_the_default_databases_stock_grants_hold_too() -> None:
+    """The grants of the default database are not changed (PUBLIC may CONNECT and make TEMP tables). With
+    the role's refusing setting taken off by the admin, the role connects and may make a temporary table,
+    gone with its session; it still may not read or drop the sentinel, create in public or make a schema."""
+    token = spaces.plant_sentinel()
+    sentinel = spaces.SENTINEL_TABLE.format(token)
+    try:
+        with spaces.space("default db") as page:
+            default_db = make_conninfo(page.env["DATABASE_URL"], dbname="postgres")
+            with pytest.raises(psycopg.OperationalError, match=spaces.NOT_HERE):
+                psycopg.connect(default_db)
+            with spaces.admin_connect() as admin:
+                admin.execute(f"ALTER ROLE {page.name} IN DATABASE postgres RESET session_preload_libraries")
+            refused = {
+                f'SELECT * FROM "{sentinel}"': "permission denied for table",
+                f'DROP TABLE "{sentinel}"': "must be owner of table",
+                "CREATE TABLE public.hostile (x int)": "permission denied for schema public",
+                "CREATE SCHEMA hostile": "permission denied for database postgres",
+            }
+            with psycopg.connect(default_db, autocommit=True) as conn:
+                assert conn.execute("SELECT current_user, current_database()").fetchone() == (page.name, "postgres")
+                conn.execute("CREATE TEMP TABLE scratch (x int)")
+                for statement, refusal in refused.items():
+                    with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal):
+                        conn.execute(statement)
+            with spaces.admin_connect() as admin:  # the temporary table goes when the page's backend exits
+                temp = "SELECT count(*) = 0 FROM pg_class WHERE relname = 'scratch' AND relpersistence = 't'"
+                helpers.eventually(lambda: admin.execute(temp).fetchone() == (True,), "the temporary table gone")
+    finally:
+        assert spaces.remove_sentinel(token) == []
 
 
 def test_a_space_on_a_broker_run_through_its_management_api(monkeypatch: pytest.MonkeyPatch) -> None:

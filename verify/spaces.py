@@ -4,9 +4,13 @@ Every page (and every test module, and every benchmark) gets its own space, crea
 removed afterwards, so pages run in parallel and nothing of anyone else's is touched:
 
 * PostgreSQL: a login role and a database of the same name, ``vd_<page>_<random>``. The role is not a
-  superuser, cannot create roles and has a CONNECTION LIMIT (the page's connection budget); nobody but
-  it (and the admin) may connect to its database. It may create more databases, which must be named
-  from its own (``<name>_users`` ...); they are dropped with it, and so is any other database it owns.
+  superuser, cannot create roles or databases and has a CONNECTION LIMIT (the page's connection
+  budget); nobody but it (and the admin) may connect to its database, and it may not use the default
+  database or template1 (SHARED_DATABASES). The other databases a page's programs use,
+  ``<name>_<suffix>``, are made beforehand the same way (owned by the role, closed to the others): the
+  suffixes are listed in DATABASES under the space's label (page, proof module or benchmark), and a
+  program creates a database only if it is missing (a reader's superuser does). Every database named
+  from the space or owned by its role is dropped with it.
 * Redis: an ACL user of the same name, allowed only keys and pub/sub channels under the page prefix
   (``DEMO_PREFIX``) and no dangerous or administrative command (REDIS_DENIED_CATEGORIES, _COMMANDS).
 * RabbitMQ: a virtual host named like the prefix and a user of the same name with rights on it alone;
@@ -275,7 +279,29 @@ def with_credentials(base: str, user: str, password: str, path: str | None = Non
     return urlunsplit((parts.scheme, netloc, parts.path if path is None else path, parts.query, parts.fragment))
 
 
-# The databases of a space: named from it, or owned by its role (a page may create databases).
+# The databases a space's programs use besides its own, <name>_<suffix>, by the space's label: a page
+# (docs/questions/<label>.md), a proof module (tests/questions/<label>.py) or a benchmark (bench_<module>).
+# The role cannot create databases, so they are made with the space; a program creates one only if it
+# is missing, which a reader's own superuser still does.
+MICROSERVICES = ("users", "orders", "inventory")  # snippets/01-microservices: one database per service
+SHARDS = tuple(f"shard{i}" for i in range(4))  # snippets/04-replication-sharding: <db>_shard<i>
+DATABASES: dict[str, tuple[str, ...]] = {
+    "01-microservices": MICROSERVICES,
+    "test_01_microservices": MICROSERVICES,
+    "bench_q01_latency": MICROSERVICES,
+    "04-replication-sharding": SHARDS[:3],
+    "test_04_replication_sharding": SHARDS[:3],
+    "bench_q04_sharding": SHARDS,
+}
+
+# The default database and template1: PUBLIC may connect to them (stock grants, not changed here). In
+# each, the page role's own session_preload_libraries names a library that does not exist, so the server
+# ends the role's session there ('FATAL: could not access file "<NOT_HERE>"'); only a superuser may set
+# or reset that parameter, and the setting goes with the role.
+SHARED_DATABASES = "SELECT datname FROM pg_database WHERE datname = ANY(%s) AND datallowconn"
+NOT_HERE = "verify: a page role connects to its own databases only"
+
+# The databases of a space: named from it, or owned by its role.
 SPACE_DATABASES = """SELECT datname FROM pg_database
     WHERE starts_with(datname, %(name)s) OR starts_with(pg_get_userbyid(datdba), %(name)s)"""
 
@@ -293,6 +319,7 @@ class Space:
     """A page's throwaway space on the three services, and the environment a snippet sees."""
 
     name: str  # PostgreSQL role and database, Redis and RabbitMQ user
+    databases: tuple[str, ...] = ()  # suffixes of the other databases it holds, <name>_<suffix>
     secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)  # Redis/RabbitMQ password
 
     @property
@@ -319,15 +346,24 @@ class Space:
         )
         with admin_connect() as conn:
             conn.execute(
-                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE CREATEDB CONNECTION LIMIT {}").format(
+                sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB CONNECTION LIMIT {}").format(
                     sql.Identifier(self.name), sql.Literal(CONNECTION_BUDGET)
                 )
             )
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.name), sql.Identifier(self.name))
-            )
-            # only its owner (and the admin) may connect: not the other pages' roles
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(self.name)))
+            # The shared stock databases let PUBLIC connect, and their grants are not ours to change: a
+            # setting of the role's own in each (removed with the role) makes the server end its session.
+            shared = conn.execute(SHARED_DATABASES, [["postgres", "template1", conn.info.dbname]]).fetchall()
+            for (db,) in shared:
+                conn.execute(
+                    sql.SQL("ALTER ROLE {} IN DATABASE {} SET session_preload_libraries = {}").format(
+                        sql.Identifier(self.name), sql.Identifier(db), sql.Literal(NOT_HERE)
+                    )
+                )
+            for db in [self.name, *(f"{self.name}_{suffix}" for suffix in self.databases)]:
+                owner, database = sql.Identifier(self.name), sql.Identifier(db)
+                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(database, owner))
+                # only its owner (and the admin) may connect: not the other pages' roles
+                conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(database))
         if wanted("REDIS_URL"):
             r = redis.Redis.from_url(url("REDIS_URL"))
             r.acl_setuser(
@@ -429,10 +465,11 @@ class Space:
 
 
 @contextmanager
-def space(label: str) -> Iterator[Space]:
-    """A new space named after label, removed afterwards; raises if anything of it is left behind."""
+def space(label: str, databases: tuple[str, ...] = ()) -> Iterator[Space]:
+    """A new space named after label, with the databases DATABASES lists for it (and `databases`), removed
+    afterwards; raises if anything of it is left behind."""
     slug = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")[:30]
-    s = Space(f"vd_{slug}_{secrets.token_hex(3)}")
+    s = Space(f"vd_{slug}_{secrets.token_hex(3)}", (*DATABASES.get(label, ()), *databases))
     s.create()
     try:
         yield s

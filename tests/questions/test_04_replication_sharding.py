@@ -26,9 +26,11 @@ import pytest
 import redis
 import yaml
 from psycopg import errors, sql
+from psycopg.conninfo import make_conninfo
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
+from tests.questions.superuser import ADMIN_URL, admin_connect
 from verify import provide, spaces
 from verify.helpers import SNIPPETS as ALL_SNIPPETS
 from verify.helpers import in_background, load_snippet, port_of, port_open
@@ -395,13 +397,18 @@ def test_scatter_gather_equals_the_answer_over_all_rows(shards: Any) -> None:
     assert wrong != right  # shards differ in size, so the average of averages is off
 
 
-def test_scatter_gather_loads_its_own_shards_exactly_like_sharded_db(env: dict[str, str]) -> None:
+def as_reader(space: spaces.Space, suffix: str) -> str:
+    """A new database <space>_<suffix>, and its URL as a reader's plain local server gives it: the superuser,
+    who may create the databases a program misses (the page's role may not; its space makes them)."""
+    db = f"{space.name}_{suffix}"
+    with admin_connect("postgres") as conn:
+        conn.execute(f'CREATE DATABASE "{db}"')  # named from the space: dropped with it
+    return make_conninfo(ADMIN_URL, dbname=db)
+
+
+def test_scatter_gather_loads_its_own_shards_exactly_like_sharded_db(space: spaces.Space) -> None:
     """scatter_gather.py builds its shards itself: same databases, same routing as ShardedDatabase, rerunnable."""
-    base = env["DATABASE_URL"]
-    sg_db = f"{base.rsplit('/', 1)[1]}_sg"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{sg_db}"')
-    dsn = f"{base.rsplit('/', 1)[0]}/{sg_db}"
+    dsn = as_reader(space, "sg")
     conns = sg.connect_shards(dsn, 3)
     try:
         names = [c.info.dbname for c in conns]
@@ -422,12 +429,9 @@ def test_scatter_gather_loads_its_own_shards_exactly_like_sharded_db(env: dict[s
     sdb.drop_shards(dsn, 3)
 
 
-def test_create_shards_is_rerunnable_and_drop_shards_removes_them(env: dict[str, str]) -> None:
-    base = env["DATABASE_URL"]
-    other_db = f"{base.rsplit('/', 1)[1]}_other"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{other_db}"')
-    other = f"{base.rsplit('/', 1)[0]}/{other_db}"
+def test_create_shards_is_rerunnable_and_drop_shards_removes_them(space: spaces.Space) -> None:
+    other = as_reader(space, "other")
+    other_db = f"{space.name}_other"
     first = sdb.ShardedDatabase(sdb.create_shards(other, 2))
     first.insert("a", "A", "US", 30)
     first.close()
@@ -435,7 +439,7 @@ def test_create_shards_is_rerunnable_and_drop_shards_removes_them(env: dict[str,
     assert again.get("a") is None
     again.close()
     sdb.drop_shards(other, 2)
-    with psycopg.connect(base) as conn:
+    with psycopg.connect(other) as conn:
         left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [other_db + "_shard%"]).fetchall()
     assert left == []
 
