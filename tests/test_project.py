@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from verify import figures, spaces
@@ -84,9 +85,11 @@ def test_every_figure_a_page_quotes_exists() -> None:
     assert missing == []
 
 
-def test_ruff_is_clean() -> None:
+@pytest.mark.parametrize("command", [["check"], ["format", "--check"]], ids=["check", "format"])
+def test_ruff_is_clean(command: list[str]) -> None:
+    """One linter and one formatter style over every Python file (pyproject.toml [tool.ruff])."""
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "snippets", "tests", "benchmarks", "verify", "conftest.py"],
+        [sys.executable, "-m", "ruff", *command, "snippets", "tests", "benchmarks", "verify", "conftest.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,

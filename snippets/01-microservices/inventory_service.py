@@ -76,6 +76,8 @@ def create_app(db_url: str) -> FastAPI:
         return {"order_id": str(r.order_id), "status": "reserved"}
 
     return app
+
+
 # --8<-- [end:reservation]
 
 

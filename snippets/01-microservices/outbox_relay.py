@@ -28,11 +28,18 @@ def open_channel(amqp_url: str, exchange: str) -> BlockingChannel:
 def relay_batch(db: psycopg.Connection[Any], channel: BlockingChannel, exchange: str) -> int:
     """Publish up to 100 unpublished events; mark them only after the broker confirmed them."""
     with db.transaction():  # a failed publish rolls back the marks: the rows are tried again later
-        rows = db.execute("SELECT id, event_id, topic, payload FROM outbox WHERE published_at IS NULL"
-                          " ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED").fetchall()
+        rows = db.execute(
+            "SELECT id, event_id, topic, payload FROM outbox WHERE published_at IS NULL"
+            " ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED"
+        ).fetchall()
         for _, event_id, topic, payload in rows:
-            channel.basic_publish(exchange, topic, json.dumps(payload).encode(), pika.BasicProperties(
-                message_id=str(event_id), delivery_mode=2, content_type="application/json"), mandatory=True)
+            channel.basic_publish(
+                exchange,
+                topic,
+                json.dumps(payload).encode(),
+                pika.BasicProperties(message_id=str(event_id), delivery_mode=2, content_type="application/json"),
+                mandatory=True,
+            )
         db.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(%s)", [[r[0] for r in rows]])
     return len(rows)
 
@@ -78,6 +85,8 @@ def main() -> None:
     if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)
         threading.Thread(target=stop_at_eof, args=[stop], daemon=True).start()
     run(db_url, amqp_url, os.environ.get("DEMO_PREFIX", "demo") + ".orders", stop, failures=[])
+
+
 # --8<-- [end:open_channel]
 
 

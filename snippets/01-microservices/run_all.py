@@ -19,8 +19,13 @@ HERE = Path(__file__).resolve().parent
 
 def start(script: str, **env: str) -> subprocess.Popen[str]:
     """Run <script> beside this file; it stops when we close its stdin (or when we exit)."""
-    return subprocess.Popen([sys.executable, str(HERE / script)], env={**os.environ, **env},
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(HERE / script)],
+        env={**os.environ, **env},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def url_of(service: subprocess.Popen[str]) -> str:
@@ -43,6 +48,8 @@ def shown(r: httpx.Response) -> Any:
     if "status" in body:
         return body["status"]
     return body["detail"] if isinstance(body["detail"], str) else body["detail"][0]["msg"]
+
+
 # --8<-- [end:start]
 
 
@@ -56,12 +63,14 @@ def main() -> None:
         base = url_of(orders)  # it has created its database by now
         procs += [start("outbox_relay.py"), start("inventory_consumer.py"), start("orders_saga.py")]
         with httpx.Client(base_url=base, timeout=10) as client:
-            for path, order in [("/orders", {"user_id": 1, "sku": "widget", "qty": 2}),
-                                ("/orders", {"user_id": 999, "sku": "widget", "qty": 1}),
-                                ("/orders", {"user_id": 1, "sku": "gadget", "qty": 50}),
-                                ("/orders", {"user_id": 1, "sku": "widget", "qty": 0}),
-                                ("/orders/async", {"user_id": 2, "sku": "widget", "qty": 3}),
-                                ("/orders/async", {"user_id": 2, "sku": "gadget", "qty": 50})]:
+            for path, order in [
+                ("/orders", {"user_id": 1, "sku": "widget", "qty": 2}),
+                ("/orders", {"user_id": 999, "sku": "widget", "qty": 1}),
+                ("/orders", {"user_id": 1, "sku": "gadget", "qty": 50}),
+                ("/orders", {"user_id": 1, "sku": "widget", "qty": 0}),
+                ("/orders/async", {"user_id": 2, "sku": "widget", "qty": 3}),
+                ("/orders/async", {"user_id": 2, "sku": "gadget", "qty": 50}),
+            ]:
                 r = client.post(path, json=order)
                 print(f"POST {path} {order} -> {r.status_code} {shown(r)}")
         base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

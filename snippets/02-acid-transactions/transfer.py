@@ -16,13 +16,20 @@ RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetecte
 
 
 class TransferError(Exception): ...
+
+
 class InvalidAmount(TransferError): ...
+
+
 class UnknownAccount(TransferError): ...
+
+
 class InsufficientFunds(TransferError): ...
 
 
-def with_retries(work: Callable[[], None], attempts: int = 5,
-                 on_retry: Callable[[psycopg.Error], None] = lambda e: None) -> None:
+def with_retries(
+    work: Callable[[], None], attempts: int = 5, on_retry: Callable[[psycopg.Error], None] = lambda e: None
+) -> None:
     """Run one transaction; retry it (with jittered backoff) when PostgreSQL asks us to."""
     for attempt in range(1, attempts + 1):
         try:
@@ -37,8 +44,9 @@ def with_retries(work: Callable[[], None], attempts: int = 5,
 def transfer_once(conn: Connection[TupleRow], src: str, dst: str, amount: Decimal) -> None:
     with conn.transaction():
         # Lock both rows in id order: two opposite transfers cannot wait for each other (no deadlock).
-        rows = conn.execute("SELECT id, balance FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                            [[src, dst]]).fetchall()
+        rows = conn.execute(
+            "SELECT id, balance FROM accounts WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [[src, dst]]
+        ).fetchall()
         balances: dict[str, Decimal] = dict(rows)
         if missing := sorted({src, dst} - balances.keys()):
             raise UnknownAccount(f"no such account: {', '.join(missing)}")
@@ -50,8 +58,13 @@ def transfer_once(conn: Connection[TupleRow], src: str, dst: str, amount: Decima
                 raise TransferError(f"updated {cur.rowcount} rows for {account}, expected 1")
 
 
-def transfer_money(conn: Connection[TupleRow], src: str, dst: str, amount: Decimal,
-                   on_retry: Callable[[psycopg.Error], None] = lambda e: None) -> None:
+def transfer_money(
+    conn: Connection[TupleRow],
+    src: str,
+    dst: str,
+    amount: Decimal,
+    on_retry: Callable[[psycopg.Error], None] = lambda e: None,
+) -> None:
     if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
         raise InvalidAmount(f"amount must be a positive Decimal, got {amount}")
     if amount != amount.quantize(Decimal("0.01")):
@@ -59,6 +72,8 @@ def transfer_money(conn: Connection[TupleRow], src: str, dst: str, amount: Decim
     if src == dst:
         raise TransferError("cannot transfer to the same account")
     with_retries(lambda: transfer_once(conn, src, dst, amount), on_retry=on_retry)
+
+
 # --8<-- [end:transfererror]
 
 
@@ -68,9 +83,14 @@ def main() -> None:
         conn.execute("DROP TABLE IF EXISTS accounts")
         conn.execute("CREATE TABLE accounts (id text PRIMARY KEY, balance numeric(12,2) NOT NULL CHECK (balance >= 0))")
         conn.execute("INSERT INTO accounts VALUES ('alice', 100.00), ('bob', 50.00)")
-        for src, dst, amount in [("alice", "bob", Decimal("30.00")), ("alice", "bob", Decimal("-5")),
-                                 ("alice", "bob", Decimal(0.1)), ("alice", "zed", Decimal("1.00")),  # noqa: RUF032 (the float trap)
-                                 ("alice", "bob", Decimal("1000.00")), ("bob", "bob", Decimal("1.00"))]:
+        for src, dst, amount in [
+            ("alice", "bob", Decimal("30.00")),
+            ("alice", "bob", Decimal("-5")),
+            ("alice", "bob", Decimal(0.1)),  # noqa: RUF032 (the float trap)
+            ("alice", "zed", Decimal("1.00")),
+            ("alice", "bob", Decimal("1000.00")),
+            ("bob", "bob", Decimal("1.00")),
+        ]:
             try:
                 transfer_money(conn, src, dst, amount)
                 print(f"ok: {src} -> {dst} {amount}")

@@ -20,10 +20,15 @@ def declare(ch: BlockingChannel, queue: str) -> str:
     ch.exchange_declare(dlx, "fanout", durable=True)
     ch.queue_declare(dlq, durable=True)
     ch.queue_bind(dlq, dlx)
-    ch.queue_declare(queue, durable=True, arguments={
-        "x-queue-type": "quorum", "x-dead-letter-exchange": dlx,
-        "x-delivery-limit": MAX_ATTEMPTS - 1,  # redeliveries allowed: a backstop if consumers crash on it
-    })
+    ch.queue_declare(
+        queue,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": dlx,
+            "x-delivery-limit": MAX_ATTEMPTS - 1,  # redeliveries allowed: a backstop if consumers crash on it
+        },
+    )
     return dlq
 
 
@@ -49,6 +54,8 @@ def consume(ch: BlockingChannel, queue: str, handle: Callable[[dict[str, Any]], 
         except Exception:  # transient or not: retry, but only MAX_ATTEMPTS times in all
             ch.basic_nack(tag, requeue=attempt < MAX_ATTEMPTS)  # requeue=False -> dead-letter exchange
     ch.cancel()
+
+
 # --8<-- [end:declare]
 
 

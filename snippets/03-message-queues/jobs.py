@@ -40,7 +40,8 @@ def smtp_send(conn: psycopg.Connection, user_id: int, email: str, template: str)
     time.sleep(3 if "+slow" in email else 0)
     # idempotent: a redelivered job does not send the same email twice
     conn.execute(
-        "INSERT INTO emails_sent (user_id, template) VALUES (%s, %s) ON CONFLICT DO NOTHING", [user_id, template])
+        "INSERT INTO emails_sent (user_id, template) VALUES (%s, %s) ON CONFLICT DO NOTHING", [user_id, template]
+    )
 
 
 # Failures are retried up to 5 times, after 200-400 ms, then 400-800 ms, 800-1600 ms ... (exponential, jittered).

@@ -11,8 +11,18 @@ import psycopg
 
 def start_worker() -> subprocess.Popen[bytes]:
     """`dramatiq jobs --processes 1 --threads 2`, as you would run it in production."""
-    cmd = [sys.executable, "-m", "dramatiq", "--path", str(Path(__file__).parent), "--processes", "1",
-           "--threads", "2", "jobs"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "--path",
+        str(Path(__file__).parent),
+        "--processes",
+        "1",
+        "--threads",
+        "2",
+        "jobs",
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -38,7 +48,8 @@ def main() -> None:
             worker.wait(timeout=30)
         rows = conn.execute(
             "SELECT u.email, a.attempt, a.ok, a.at - lag(a.at) OVER (PARTITION BY a.user_id ORDER BY a.attempt)"
-            " FROM email_attempts a JOIN users u ON u.id = a.user_id ORDER BY u.id, a.attempt").fetchall()
+            " FROM email_attempts a JOIN users u ON u.id = a.user_id ORDER BY u.id, a.attempt"
+        ).fetchall()
         for email, attempt, ok, gap in rows:
             floor_ms = 200 * 2 ** (attempt - 2)  # the least backoff before this retry
             waited = "" if gap is None else f", backoff >= {floor_ms} ms: {gap.total_seconds() * 1000 >= floor_ms}"

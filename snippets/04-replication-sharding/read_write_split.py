@@ -40,6 +40,8 @@ def start(data: Path, settings: dict[str, str], procs: list[subprocess.Popen[byt
             return dsn
         time.sleep(0.05)
     raise RuntimeError(f"{data.name} did not start:\n{log.read_text()[-2000:]}")
+
+
 # --8<-- [end:run]
 
 
@@ -55,13 +57,34 @@ def replica_pair(synchronous: bool = True, settings: dict[str, str] | None = Non
         run(BIN / "initdb", "-D", tmp / "primary", "-U", "postgres", "--auth=trust", "--no-sync")
         with (tmp / "primary" / "pg_hba.conf").open("a") as f:
             f.write("host replication all 127.0.0.1/32 trust\n")
-        primary = start(tmp / "primary", {"listen_addresses": "127.0.0.1", "unix_socket_directories": str(tmp),
-                                          "fsync": "off",  # only because the data is thrown away
-                                          "synchronous_standby_names": "replica1" if synchronous else "",
-                                          **(settings or {})}, procs)
+        primary = start(
+            tmp / "primary",
+            {
+                "listen_addresses": "127.0.0.1",
+                "unix_socket_directories": str(tmp),
+                "fsync": "off",  # only because the data is thrown away
+                "synchronous_standby_names": "replica1" if synchronous else "",
+                **(settings or {}),
+            },
+            procs,
+        )
         port = primary.split(":")[2].split("/")[0]
-        run(BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-D", tmp / "replica",
-            "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")  # -R: the copy starts as a standby
+        run(
+            BIN / "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-D",
+            tmp / "replica",
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        )  # -R: the copy starts as a standby
         conninfo = f"host=127.0.0.1 port={port} user=postgres application_name=replica1"
         replica = start(tmp / "replica", {"primary_conninfo": conninfo}, procs)
         with psycopg.connect(primary, autocommit=True) as conn:  # wait until the primary counts the replica in
@@ -101,6 +124,8 @@ def wait_for_replay(replica: str, lsn: str, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"replica has not replayed {lsn} after {timeout}s")
             time.sleep(0.01)
+
+
 # --8<-- [end:replica_pair]
 
 

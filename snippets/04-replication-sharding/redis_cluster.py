@@ -49,14 +49,36 @@ def redis_cluster(masters: int = 3) -> Iterator[list[int]]:
         ports = [free_port() for _ in range(masters)]
         for port in ports:
             os.mkdir(d := os.path.join(tmp, str(port)))
-            procs.append(subprocess.Popen(
-                ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", "nodes.conf", "--dir", d, "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "redis-server",
+                        "--port",
+                        str(port),
+                        "--bind",
+                        "127.0.0.1",
+                        "--cluster-enabled",
+                        "yes",
+                        "--cluster-config-file",
+                        "nodes.conf",
+                        "--dir",
+                        d,
+                        "--save",
+                        "",
+                        "--appendonly",
+                        "no",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
         for port in ports:
             wait_until(port, False, f"redis-server on port {port} did not start")
-        subprocess.run(["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         for port in ports:
             wait_until(port, True, "the cluster did not reach cluster_state:ok")
         yield ports
@@ -71,6 +93,8 @@ def slot_ranges(rc: RedisCluster) -> dict[tuple[int, int], int]:
     """{(first slot, last slot): port of the master serving them}, from CLUSTER SLOTS."""
     slots: dict[tuple[int, int], dict[str, tuple[str, int]]] = rc.cluster_slots()  # type: ignore[assignment]
     return {rng: int(v["primary"][1]) for rng, v in slots.items()}
+
+
 # --8<-- [end:free_port]
 
 

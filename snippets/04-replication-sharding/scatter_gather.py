@@ -59,6 +59,8 @@ def average_age(shards: Shards) -> tuple[float, float]:
     wrong = sum(p[0] for p in parts) / len(parts)
     right = sum(p[1] for p in parts) / sum(p[2] for p in parts)
     return round(wrong, 3), round(right, 3)
+
+
 # --8<-- [end:connect_shards]
 
 

@@ -67,6 +67,8 @@ class ShardedDatabase:
     def close(self) -> None:
         for conn in self.shards:
             conn.close()
+
+
 # --8<-- [end:stable_hash]
 
 

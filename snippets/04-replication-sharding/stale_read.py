@@ -52,13 +52,34 @@ def replica_pair(synchronous: bool = True, settings: dict[str, str] | None = Non
         run(BIN / "initdb", "-D", tmp / "primary", "-U", "postgres", "--auth=trust", "--no-sync")
         with (tmp / "primary" / "pg_hba.conf").open("a") as f:
             f.write("host replication all 127.0.0.1/32 trust\n")
-        primary = start(tmp / "primary", {"listen_addresses": "127.0.0.1", "unix_socket_directories": str(tmp),
-                                          "fsync": "off",  # only because the data is thrown away
-                                          "synchronous_standby_names": "replica1" if synchronous else "",
-                                          **(settings or {})}, procs)
+        primary = start(
+            tmp / "primary",
+            {
+                "listen_addresses": "127.0.0.1",
+                "unix_socket_directories": str(tmp),
+                "fsync": "off",  # only because the data is thrown away
+                "synchronous_standby_names": "replica1" if synchronous else "",
+                **(settings or {}),
+            },
+            procs,
+        )
         port = primary.split(":")[2].split("/")[0]
-        run(BIN / "pg_basebackup", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-D", tmp / "replica",
-            "-R", "-X", "stream", "--checkpoint=fast", "--no-sync")  # -R: the copy starts as a standby
+        run(
+            BIN / "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-D",
+            tmp / "replica",
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
+        )  # -R: the copy starts as a standby
         conninfo = f"host=127.0.0.1 port={port} user=postgres application_name=replica1"
         replica = start(tmp / "replica", {"primary_conninfo": conninfo}, procs)
         with psycopg.connect(primary, autocommit=True) as conn:  # wait until the primary counts the replica in
@@ -96,6 +117,8 @@ def set_replay(replica: str, paused: bool) -> None:
         conn.execute("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()")
         while paused and conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone() != ("paused",):
             time.sleep(0.01)
+
+
 # --8<-- [end:lag]
 
 
@@ -138,12 +161,24 @@ def main() -> None:
         print("  replica received more than it replayed:", one(replica, RECEIVED))
         commit = threading.Thread(target=set_price, args=(primary, 12, "remote_apply"))
         commit.start()
-        print("remote_apply: commit waits on", waiting_for(primary),
-              "| primary", get_price(primary), "| replica", get_price(replica))
+        print(
+            "remote_apply: commit waits on",
+            waiting_for(primary),
+            "| primary",
+            get_price(primary),
+            "| replica",
+            get_price(replica),
+        )
         set_replay(replica, paused=False)
         commit.join(timeout=10)
-        print("  replay resumed: commit returned", not commit.is_alive(),
-              "| primary", get_price(primary), "| replica", get_price(replica))
+        print(
+            "  replay resumed: commit returned",
+            not commit.is_alive(),
+            "| primary",
+            get_price(primary),
+            "| replica",
+            get_price(replica),
+        )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,8 @@ def serve(app: FastAPI, host: str = "127.0.0.1", **options: Any) -> Iterator[str
         server.should_exit = True
         thread.join()
         sock.close()
+
+
 # --8<-- [end:create_app]
 
 

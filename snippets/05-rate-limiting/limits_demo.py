@@ -28,8 +28,12 @@ def main() -> None:
     item = parse("3/minute")
     for cls in (FixedWindowRateLimiter, MovingWindowRateLimiter, SlidingWindowCounterRateLimiter):
         limiter = cls(store)
-        print(f"{cls.__name__:32}", hits(limiter, item, "alice", 4),
-              "remaining:", limiter.get_window_stats(item, cls.__name__, "alice").remaining)
+        print(
+            f"{cls.__name__:32}",
+            hits(limiter, item, "alice", 4),
+            "remaining:",
+            limiter.get_window_stats(item, cls.__name__, "alice").remaining,
+        )
     print("keys removed by reset():", store.reset())
 
 

@@ -37,8 +37,9 @@ class Decision:
     reset: int  # seconds until the bucket is full again
 
 
-def gcra_allow(r: redis.Redis, key: str, limit: int, period: float, burst: int | None = None,
-               now_us: int | None = None) -> Decision:
+def gcra_allow(
+    r: redis.Redis, key: str, limit: int, period: float, burst: int | None = None, now_us: int | None = None
+) -> Decision:
     if not key or key.endswith(":"):
         raise ValueError("rate-limit key must name a client (got an empty key)")
     burst = limit if burst is None else burst

@@ -40,4 +40,3 @@ def create_app(url: str | None = None) -> FastAPI:
         return {"slept": row[1]}
 
     return app
-

@@ -28,7 +28,8 @@ def app_sessions(url: str) -> tuple[int, int]:
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%%')"
-            " FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s", [APP_NAME],
+            " FROM pg_stat_activity WHERE datname = current_database() AND application_name = %s",
+            [APP_NAME],
         ).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
@@ -47,6 +48,8 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         time.sleep(0.05)
+
+
 # --8<-- [end:free_port]
 
 
@@ -56,9 +59,24 @@ def run_demo(url: str) -> tuple[list[str], int]:
     port = free_port()
     base, app_dir = f"http://127.0.0.1:{port}", str(Path(__file__).parent)
     server = subprocess.Popen(  # what a container runs: uvicorn, the app factory, one port
-        [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory", "app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "DATABASE_URL": url},
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            app_dir,
+            "--factory",
+            "app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DATABASE_URL": url},
     )
     try:
         wait_until(lambda: healthy(base))
@@ -75,8 +93,10 @@ def run_demo(url: str) -> tuple[list[str], int]:
         if server.poll() is None:
             server.kill()
     report = [line for line in out.splitlines() if line.startswith("app:")]
-    report[1:1] = [f"SIGTERM sent during GET /slow; new requests refused while it ran: {alive}",
-                   f"the in-flight request was answered: {answer[0]}"]
+    report[1:1] = [
+        f"SIGTERM sent during GET /slow; new requests refused while it ran: {alive}",
+        f"the in-flight request was answered: {answer[0]}",
+    ]
     wait_until(lambda: app_sessions(url)[0] == 0, timeout=5)  # a closed session leaves once its backend exits
     report.append(f"app sessions left in PostgreSQL: {app_sessions(url)[0]}")
     return report, server.returncode

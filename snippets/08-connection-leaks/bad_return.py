@@ -34,8 +34,12 @@ def main() -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS notes (body text)")
         conn.execute("TRUNCATE notes")
     with ConnectionPool(url, min_size=1, max_size=1) as pool:  # one connection: everyone shares it
-        pids = {careless_caller(pool, "half-done", fail=True), next_caller(pool, "next caller 1"),
-                careless_caller(pool, "uncommitted", fail=False), next_caller(pool, "next caller 2")}
+        pids = {
+            careless_caller(pool, "half-done", fail=True),
+            next_caller(pool, "next caller 1"),
+            careless_caller(pool, "uncommitted", fail=False),
+            next_caller(pool, "next caller 2"),
+        }
         print("sessions used:", len(pids))
         with pool.connection() as conn:
             print("rows:", [r[0] for r in conn.execute("SELECT body FROM notes ORDER BY body")])

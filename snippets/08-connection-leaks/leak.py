@@ -28,6 +28,7 @@ def server_sessions(url: str) -> int:
             counts.append(int(row[0]) if row else 0)
     return counts[-1]
 
+
 def main() -> None:
     url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     pool = ConnectionPool(url, min_size=2, max_size=2, timeout=1.0, kwargs={"application_name": APP_NAME}, open=True)
@@ -37,8 +38,11 @@ def main() -> None:
             print(f"request {user_id}: waiting up to {pool.timeout} s for a connection...", flush=True)
         row = bad_query(pool, user_id)
         stats = pool.get_stats()
-        print(f"request {user_id}: {row}  pool: {stats['pool_available']} of {stats['pool_size']} available;"
-              f" server sessions: {server_sessions(url)}")
+        print(
+            f"request {user_id}: {row}  pool: {stats['pool_available']} of {stats['pool_size']} available;"
+            f" server sessions: {server_sessions(url)}"
+        )
+
 
 if __name__ == "__main__":
     main()

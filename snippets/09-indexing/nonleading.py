@@ -9,7 +9,9 @@ import psycopg
 WINDOW = ["2024-03-01 00:00+00", "2024-03-01 01:00+00"]
 QUERIES: dict[str, tuple[LiteralString, list[str]]] = {
     "status and signup_at": (
-        "SELECT id FROM users WHERE status = %s AND signup_at >= %s AND signup_at < %s", ["dormant", *WINDOW]),
+        "SELECT id FROM users WHERE status = %s AND signup_at >= %s AND signup_at < %s",
+        ["dormant", *WINDOW],
+    ),
     "signup_at only": ("SELECT id FROM users WHERE signup_at >= %s AND signup_at < %s", WINDOW),
 }
 
@@ -36,8 +38,10 @@ def main() -> None:
             touched = node["Shared Hit Blocks"] + node["Shared Read Blocks"]
             index = node.get("Index Name", "-")
             size = index_pages(conn, index) if index != "-" else 0
-            print(f"{label}: {node['Node Type']} using {index}, {node['Actual Rows']} rows,"
-                  f" {touched} pages touched (the index has {size})")
+            print(
+                f"{label}: {node['Node Type']} using {index}, {node['Actual Rows']} rows,"
+                f" {touched} pages touched (the index has {size})"
+            )
 
 
 if __name__ == "__main__":

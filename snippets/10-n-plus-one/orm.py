@@ -77,6 +77,8 @@ def main() -> None:
         except InvalidRequestError as e:  # lazy="raise": the N+1 is refused before it happens
             print(f"{strategy:>12}: {type(e).__name__} after {len(statements)} statement(s)")
     engine.dispose()
+
+
 # --8<-- [end:base]
 
 
