@@ -41,7 +41,7 @@ def test_every_block_works_as_copied(
     shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
     base, copied = site
     page = parsed(path)
-    with spaces.space(f"reader_{path.stem[:2]}") as s:
+    with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
         verdicts = reader.judge_page(page, copied[reader.url_of(page)], base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
@@ -60,7 +60,7 @@ def test_a_program_run_first_works_or_names_what_to_run_first(
     for block, c in reader.pair(page, copied[reader.url_of(page)]):
         if block.lang != "python" or reader.kind(block) != "complete" or c.text is None:
             continue
-        with spaces.space(f"fresh_{path.stem[:2]}") as s:
+        with spaces.space(f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
             found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
         if found:
             problems[block.where] = found

@@ -29,6 +29,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from verify import provide
 from verify.archives import ARCHIVES, DOWNLOADS, Archive
 from verify.page import RUN, Block, Page
 from verify.parts import anchor
@@ -216,12 +217,17 @@ def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str]) ->
 
 
 def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str]) -> list[Verdict]:
-    """Follow the page top-down as a reader: every run block as copied, in order, one empty folder."""
+    """Follow the page top-down as a reader: every run block as copied, in order, one empty folder. A
+    reader follows the "PostgreSQL NN" tab of the server they have: blocks marked for another major are
+    left out (each tab is verified on its own major by the page runner)."""
     verdicts = []
     ids = {c.id: c for c in copied if c.id}
+    major = provide.server_of(env["DATABASE_URL"])[0]
     with tempfile.TemporaryDirectory(prefix="reader-") as tmp:
         folder = Path(tmp)
         for block, c in pair(page, copied):
+            if block.postgres not in (None, major):
+                continue
             v = Verdict(block, kind(block))
             verdicts.append(v)
             if c.text is None:

@@ -44,6 +44,9 @@ def relay_batch(db: psycopg.Connection[Any], channel: BlockingChannel, exchange:
     return len(rows)
 
 
+# --8<-- [end:open_channel]
+
+
 def close(channel: BlockingChannel | None) -> None:
     if channel is not None:
         with suppress(Exception):  # it may be half dead already
@@ -85,9 +88,6 @@ def main() -> None:
     if not sys.stdin.isatty():  # started by a program: stop when it closes our stdin (or exits)
         threading.Thread(target=stop_at_eof, args=[stop], daemon=True).start()
     run(db_url, amqp_url, os.environ.get("DEMO_PREFIX", "demo") + ".orders", stop, failures=[])
-
-
-# --8<-- [end:open_channel]
 
 
 if __name__ == "__main__":

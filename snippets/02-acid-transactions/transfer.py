@@ -10,11 +10,11 @@ import psycopg
 from psycopg import Connection
 from psycopg.rows import TupleRow
 
-# --8<-- [start:transfererror]
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)  # 40001, 40P01
 
 
+# --8<-- [start:transfererror]
 class TransferError(Exception): ...
 
 
