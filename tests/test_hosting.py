@@ -119,10 +119,12 @@ def test_the_verify_job_runs_the_readme_test_command_then_builds_and_uploads_wit
     assert "uv sync --frozen" in runs, "the locked dependencies, exactly"
     test = runs.index(f"{AS_ROOT} {TEST}")  # the README's test command, as root
     assert shlex.split(runs[test])[-len(TEST.split()) :] == TEST.split()
-    # then, in this order and nothing else: this run's stamps checked, the site built with them, uploaded
+    # then, in this order and nothing else: this run's stamps checked, the downloads made, the site built
+    # with both, uploaded
     after = job["steps"][test + 1 :]
     assert [s.get("run", s.get("uses", "")).split("@")[0] for s in after] == [
         "uv run --frozen python -m verify.stamps check",
+        "uv run --frozen python -m verify.downloads",
         "uv run --frozen mkdocs build --strict -d _site",
         "actions/upload-pages-artifact",
     ]

@@ -11,18 +11,8 @@ import psycopg
 
 def start_worker() -> subprocess.Popen[bytes]:
     """`dramatiq jobs --processes 1 --threads 2`, as you would run it in production."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "dramatiq",
-        "--path",
-        str(Path(__file__).parent),
-        "--processes",
-        "1",
-        "--threads",
-        "2",
-        "jobs",
-    ]
+    cmd = [sys.executable, "-m", "dramatiq", "--path", str(Path(__file__).parent)]
+    cmd += ["--processes", "1", "--threads", "2", "jobs"]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

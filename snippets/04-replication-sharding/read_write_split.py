@@ -106,6 +106,10 @@ def replica_pair(synchronous: bool = True, settings: dict[str, str] | None = Non
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# --8<-- [end:replica_pair]
+
+
+# --8<-- [start:write_users]
 def write_users(primary: str, names: list[str]) -> str:
     """Insert on the primary; return the WAL position (LSN) just after the commit."""
     with psycopg.connect(primary) as conn:
@@ -126,7 +130,7 @@ def wait_for_replay(replica: str, lsn: str, timeout: float = 10.0) -> None:
             time.sleep(0.01)
 
 
-# --8<-- [end:replica_pair]
+# --8<-- [end:write_users]
 
 
 # --8<-- [start:read_users]

@@ -40,6 +40,10 @@ def wait_until(port: int, cluster_ok: bool, what: str) -> None:
         time.sleep(0.05)
 
 
+# --8<-- [end:free_port]
+
+
+# --8<-- [start:redis_cluster]
 @contextlib.contextmanager
 def redis_cluster(masters: int = 3) -> Iterator[list[int]]:
     """Yield the ports of the masters; the servers are our children and stop when the block ends."""
@@ -95,7 +99,7 @@ def slot_ranges(rc: RedisCluster) -> dict[tuple[int, int], int]:
     return {rng: int(v["primary"][1]) for rng, v in slots.items()}
 
 
-# --8<-- [end:free_port]
+# --8<-- [end:redis_cluster]
 
 
 # --8<-- [start:master_of]
