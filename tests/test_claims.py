@@ -15,7 +15,7 @@ from mkdocs.config import load_config
 
 from verify import cheatsheet
 from verify import claims as register
-from verify.page import RUN, read_page
+from verify.page import RUN, markdown_settings, read_page
 
 ROOT = register.ROOT
 DOCS = register.DOCS
@@ -117,7 +117,7 @@ PAGES = sorted(DOCS.rglob("*.md"))
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_no_page_says_seed(page: Path) -> None:
     """The reader knows the source questions as "the common answer"; included files count, they are shown."""
-    extensions, configs = register.markdown_settings()
+    extensions, configs = markdown_settings(register.CONFIG)
     html = markdown.Markdown(extensions=extensions, extension_configs=configs).convert(page.read_text(encoding="utf-8"))
     hits = [line.strip()[:100] for line in html.splitlines() if SEED.search(line)]
     assert hits == [], f"{page.relative_to(ROOT)} says 'seed'"

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import markdown
-from markdown.extensions import Extension
 from mkdocs.utils.meta import get_data
+
+from verify.page import markdown_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "mkdocs.yml"
@@ -151,18 +151,6 @@ def uncovered(page: str, bullets: list[Bullet], claims: list[Claim]) -> list[str
 
 
 @cache
-def markdown_settings(config_file: Path = CONFIG) -> tuple[list[str | Extension], dict[str, dict[str, Any]]]:
-    """The Markdown extensions and their settings exactly as mkdocs.yml configures them."""
-    from mkdocs.config import load_config
-
-    cfg = load_config(str(config_file))
-    configs = {k: dict(v) for k, v in cfg["mdx_configs"].items()}
-    if "pymdownx.snippets" in configs:  # base paths are relative to the repository, not the cwd
-        base = configs["pymdownx.snippets"].get("base_path", ["."])
-        configs["pymdownx.snippets"]["base_path"] = [str((config_file.parent / b).resolve()) for b in base]
-    return list(cfg["markdown_extensions"]), configs
-
-
 def headings(page: Path, config_file: Path = CONFIG) -> list[tuple[str, str]]:
     """(id, text) of every heading as the toc extension renders it, which is what MkDocs links to."""
     extensions, configs = markdown_settings(config_file)

@@ -39,6 +39,7 @@ from markdown import Extension, Markdown
 from markdown.postprocessors import Postprocessor
 
 from verify import figures
+from verify.page import markdown_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG_DIR = ROOT / "docs" / ".diagrams"
@@ -133,28 +134,20 @@ def fence_line(markdown: str, source: str) -> int:
 def diagrams(config_file: Path = ROOT / "mkdocs.yml") -> list[Diagram]:
     """Every diagram of every page, as this extension sees it: each page goes through Python-Markdown
     with mkdocs.yml's own extensions and settings (snippets, superfences, tabs...)."""
-    from mkdocs.config import load_config
-
-    cfg = load_config(str(config_file))
-    docs = Path(cfg["docs_dir"])
+    docs = config_file.parent / "docs"
+    names, configs = markdown_settings(config_file)
     out: list[Diagram] = []
-    cwd = Path.cwd()
-    os.chdir(config_file.parent)  # pymdownx.snippets' base_path is relative to it, as in a build
-    try:
-        for page in sorted(docs.rglob("*.md")):
-            if any(part.startswith(".") for part in page.relative_to(docs).parts):
-                continue
-            found: list[str] = []
-            extensions: list[str | Extension] = [
-                DiagramsExtension(collect=found, svg_dir="/nonexistent") if e == "verify.diagrams" else e
-                for e in cfg["markdown_extensions"]
-            ]
-            text = page.read_text(encoding="utf-8")
-            Markdown(extensions=extensions, extension_configs=cfg["mdx_configs"]).convert(text)
-            rel = page.relative_to(config_file.parent).as_posix()
-            out += [Diagram(f"{rel}:{fence_line(text, s)}", s) for s in found]
-    finally:
-        os.chdir(cwd)
+    for page in sorted(docs.rglob("*.md")):
+        if any(part.startswith(".") for part in page.relative_to(docs).parts):
+            continue
+        found: list[str] = []
+        extensions: list[str | Extension] = [
+            DiagramsExtension(collect=found, svg_dir="/nonexistent") if e == "verify.diagrams" else e for e in names
+        ]
+        text = page.read_text(encoding="utf-8")
+        Markdown(extensions=extensions, extension_configs=configs).convert(text)
+        rel = page.relative_to(config_file.parent).as_posix()
+        out += [Diagram(f"{rel}:{fence_line(text, s)}", s) for s in found]
     return out
 
 

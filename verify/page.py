@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import markdown
+from markdown.extensions import Extension
 
 RUN = {"python", "sql", "bash"}
 # Fences that are not code, by their info string: shown, never run.
@@ -152,16 +153,23 @@ def scan(text: str) -> list[tuple[Fence, list[str]]]:
 
 
 @cache
-def snippet_preprocessor(config_file: Path) -> Any:
-    """pymdownx.snippets configured exactly as mkdocs.yml configures it."""
+def markdown_settings(config_file: Path) -> tuple[list[str | Extension], dict[str, dict[str, Any]]]:
+    """The Markdown extensions and their settings exactly as mkdocs.yml configures them, with
+    pymdownx.snippets' base paths made absolute (they are relative to the repository, not the cwd)."""
     from mkdocs.config import load_config
 
     cfg = load_config(str(config_file))
-    options = cfg["mdx_configs"]["pymdownx.snippets"]
-    base = [str((config_file.parent / b).resolve()) for b in options.get("base_path", ["."])]
-    md = markdown.Markdown(
-        extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": {**options, "base_path": base}}
-    )
+    configs = {k: dict(v) for k, v in cfg["mdx_configs"].items()}
+    if "pymdownx.snippets" in configs:
+        base = configs["pymdownx.snippets"].get("base_path", ["."])
+        configs["pymdownx.snippets"]["base_path"] = [str((config_file.parent / b).resolve()) for b in base]
+    return list(cfg["markdown_extensions"]), configs
+
+
+def snippet_preprocessor(config_file: Path) -> Any:
+    """pymdownx.snippets configured exactly as mkdocs.yml configures it."""
+    options = markdown_settings(config_file)[1]["pymdownx.snippets"]
+    md = markdown.Markdown(extensions=["pymdownx.snippets"], extension_configs={"pymdownx.snippets": options})
     return md.preprocessors["snippet"]
 
 
