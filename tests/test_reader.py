@@ -3,8 +3,10 @@ with only the service URLs set (verify/reader.py); the per-question downloads; w
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,15 @@ from verify.page import Page, read_page
 QUESTIONS = sorted((ROOT / "docs" / "questions").glob("*.md"))
 
 
+@dataclass(frozen=True)
+class Site:
+    base: str
+    copied: Callable[[list[str]], dict[str, list[reader.Copied]]]  # site-relative URLs -> their blocks
+
+    def blocks(self, page: Page) -> list[reader.Copied]:
+        return self.copied([reader.url_of(page)])[reader.url_of(page)]
+
+
 def report(problems: dict[str, list[str]]) -> str:
     return "\n\n".join(f"{where}:\n" + "\n".join(found) for where, found in problems.items())
 
@@ -24,40 +35,38 @@ def parsed(path: Path) -> Page:
     return read_page(path, ROOT, ROOT / "mkdocs.yml")
 
 
-@pytest.fixture(scope="module")
-def site(published: browser.Published) -> Iterator[tuple[str, dict[str, list[reader.Copied]]]]:
-    """The one build of the site, served on 127.0.0.1, and every page's code blocks as copied from it."""
+@pytest.fixture(scope="session")
+def site(published: browser.Published, tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Site]:
+    """The run's one build of the site, served on 127.0.0.1 (by each xdist worker), and its pages' code
+    blocks as copied from it: each page read once in the whole run (the workers share the copies)."""
     assert published.returncode == 0, published.output
+    shared = tmp_path_factory.getbasetemp()
+    cache = (shared if worker_id == "master" else shared.parent) / "copied"
     with browser.serve(published.www) as origin:
         base = origin.rstrip("/") + published.path
-        yield base, reader.copied_blocks(base, browser.pages(published.site_dir))
+        yield Site(base, functools.partial(reader.copied_blocks, base, cache=cache))
 
 
 @pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
-def test_every_block_works_as_copied(
-    site: tuple[str, dict[str, list[reader.Copied]]], path: Path, tmp_path: Path, record_property: object
-) -> None:
+def test_every_block_works_as_copied(site: Site, path: Path, tmp_path: Path, record_property: object) -> None:
     """Top-down through the page in a fresh space: complete programs run as copied and print what the page
     shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
-    base, copied = site
     page = parsed(path)
+    copied = site.blocks(page)
     with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
-        verdicts = reader.judge_page(page, copied[reader.url_of(page)], base, reader.reader_env(s.env, tmp_path))
+        verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
     assert not problems, report(problems)
 
 
 @pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
-def test_a_program_run_first_works_or_names_what_to_run_first(
-    site: tuple[str, dict[str, list[reader.Copied]]], path: Path, tmp_path: Path
-) -> None:
+def test_a_program_run_first_works_or_names_what_to_run_first(site: Site, path: Path, tmp_path: Path) -> None:
     """A reader who skipped the page's earlier blocks: each complete program, alone on a fresh database,
     works or stops with one line naming the block or file to run first (no traceback)."""
-    _, copied = site
     page = parsed(path)
     problems = {}
-    for block, c in reader.pair(page, copied[reader.url_of(page)]):
+    for block, c in reader.pair(page, site.blocks(page)):
         if block.lang != "python" or reader.kind(block) != "complete" or c.text is None:
             continue
         with spaces.space(f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
@@ -67,9 +76,9 @@ def test_a_program_run_first_works_or_names_what_to_run_first(
     assert not problems, report(problems)
 
 
-def test_no_block_shows_more_than_60_lines(site: tuple[str, dict[str, list[reader.Copied]]]) -> None:
+def test_no_block_shows_more_than_60_lines(site: Site, published: browser.Published) -> None:
     """On the built pages: a long program is shown in parts, its whole file collapsed (one click away)."""
-    _, copied = site
+    copied = site.copied(browser.pages(published.site_dir))
     assert len(copied) == len(list((ROOT / "docs").rglob("*.md")))
     too_long = {url: found for url, blocks in copied.items() if (found := reader.shown_too_long(blocks))}
     assert too_long == {}

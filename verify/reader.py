@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from verify import provide
@@ -78,25 +79,51 @@ class Copied:
     shown_lines: int
 
 
-def copied_blocks(base: str, urls: list[str]) -> dict[str, list[Copied]]:
-    """Every code block of each page (site-relative URL), read in Chromium with JavaScript on."""
+def copied_blocks(base: str, urls: list[str], cache: Path | None = None) -> dict[str, list[Copied]]:
+    """Every code block of each page (site-relative URL), read in Chromium with JavaScript on. With a
+    cache folder, a page read once is not read again: processes that share the folder (xdist workers)
+    read each page once between them, in one browser per process."""
+    import fcntl
+
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from verify.browser import CHROME_ARGS, CHROME_PATH
 
-    out = {}
+    def saved(url: str) -> Path | None:
+        return None if cache is None else cache / (url.strip("/").replace("/", "_") or "index")
+
+    def load(url: str) -> list[Copied] | None:
+        path = saved(url)
+        if path is None or not path.with_suffix(".json").is_file():
+            return None
+        return [Copied(**c) for c in json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))]
+
+    out = {url: c for url in urls if (c := load(url)) is not None}
+    missing = [url for url in urls if url not in out]
+    if not missing:
+        return out
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
         page = browser.new_page()
-        for url in urls:
-            page.goto(base + url, wait_until="networkidle")
-            with contextlib.suppress(PlaywrightTimeout):  # a block still without a button is reported as such
-                page.wait_for_function(EVERY_BLOCK_HAS_A_BUTTON, timeout=15000)
-            out[url] = [
-                Copied(b["lang"], b["text"], b["id"], b["title"], b["link"], b["collapsed"], int(b["shownLines"]))
-                for b in page.evaluate(COPIED)
-            ]
+        for url in missing:
+            path = saved(url)
+            with contextlib.ExitStack() as stack:
+                if path is not None:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    fcntl.flock(stack.enter_context(open(path.with_suffix(".lock"), "w")), fcntl.LOCK_EX)
+                    if (done := load(url)) is not None:  # another process read it while this one waited
+                        out[url] = done
+                        continue
+                page.goto(base + url, wait_until="networkidle")
+                with contextlib.suppress(PlaywrightTimeout):  # a block still without a button is reported as such
+                    page.wait_for_function(EVERY_BLOCK_HAS_A_BUTTON, timeout=15000)
+                out[url] = [
+                    Copied(b["lang"], b["text"], b["id"], b["title"], b["link"], b["collapsed"], int(b["shownLines"]))
+                    for b in page.evaluate(COPIED)
+                ]
+                if path is not None:
+                    path.with_suffix(".json").write_text(json.dumps([asdict(c) for c in out[url]]), encoding="utf-8")
         browser.close()
     return out
 
