@@ -124,3 +124,40 @@ def test_a_part_title_links_to_the_whole_file_block() -> None:
     )
     assert '<a href="#whole-app-py" title="the whole file">app.py</a> (part)' in html
     assert html.count('id="whole-app-py"') == 1
+
+
+@pytest.mark.parametrize("archive", archives.ARCHIVES, ids=[a.question for a in archives.ARCHIVES])
+def test_a_download_locks_the_verified_versions(archive: archives.Archive, tmp_path: Path) -> None:
+    """Each zip's uv.lock pins every requirement at the project's pin and every package at the version
+    the project's uv.lock has (what the site verified), and uv takes it as up to date with no network and
+    an empty cache: `uv run` resolves nothing, so a cache filled by `uv sync --frozen` (wheels, no index
+    metadata) is all it needs. With one pin changed in pyproject.toml, the same check fails."""
+    import os
+    import shutil
+    import tomllib
+    import zipfile
+
+    from verify.run import run_process
+
+    with zipfile.ZipFile(archives.path(archive, ROOT)) as z:
+        z.extractall(tmp_path)
+    folder = tmp_path / archive.question
+    locked = tomllib.loads((folder / "uv.lock").read_text(encoding="utf-8"))["package"]
+    project: dict[str, set[str]] = {}
+    for p in tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))["package"]:
+        project.setdefault(p["name"], set()).add(p["version"])
+    [top] = [p for p in locked if p["name"] == archive.question]
+    reqs = archives.requirements(archive, ROOT)
+    assert {d["name"] for d in top["metadata"]["requires-dist"]} == {archives.distribution(r) for r in reqs}
+    versions = {p["name"]: p["version"] for p in locked if p is not top}
+    assert {archives.distribution(r): versions[archives.distribution(r)] for r in reqs} == {
+        archives.distribution(r): r.split("==")[1] for r in reqs
+    }
+    assert {n: v for n, v in versions.items() if v not in project.get(n, set())} == {}
+    env = {**os.environ, "UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "empty-cache")}
+    check = [shutil.which("uv") or "uv", "lock", "--check", "--offline"]
+    ok = run_process(check, env, folder, 120)
+    assert ok.returncode == 0, ok.stderr
+    pyproject = folder / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8").replace(reqs[0], reqs[0].replace("==", ">=")))
+    assert run_process(check, env, folder, 120).returncode not in (0, None)
