@@ -182,13 +182,14 @@ def check_pdf(path: Path) -> list[str]:
     def squeezed(s: str) -> str:  # a title wrapped in print loses the space at the break in its bookmark
         return "".join(s.split())
 
-    bookmarks = {squeezed(b.title): b for b in reader.outline if not isinstance(b, list)}
+    bookmarks = {squeezed(b.title or ""): b for b in reader.outline if not isinstance(b, list)}
     for t in titles():
         mark = bookmarks.get(squeezed(t))
-        if mark is None:
+        number = None if mark is None else reader.get_destination_page_number(mark)
+        if number is None:
             problems.append(f"title missing: {t} (no bookmark)")
-        elif " ".join(t.split()) not in text(reader.get_destination_page_number(mark)):
-            problems.append(f"title missing: {t} (not on page {reader.get_destination_page_number(mark) + 1})")
+        elif " ".join(t.split()) not in text(number):
+            problems.append(f"title missing: {t} (not on page {number + 1}, where its bookmark opens)")
     ends = {0, len(reader.pages) - 1}
     if not all(re.search(r"commit [0-9a-f]{7,40}", text(n)) for n in ends):
         problems.append("no commit stamp (the footer names the commit it was printed from)")
