@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import browser, spaces
+from verify import browser, spaces, stamps
 from verify.helpers import ROOT, environment
 
 CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))  # as tests/test_site.py
@@ -17,8 +17,11 @@ CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))  # as
 
 @pytest.fixture(scope="module")
 def space(request: pytest.FixtureRequest) -> Iterator[spaces.Space]:
-    """A throwaway PostgreSQL role+database, Redis prefix and RabbitMQ prefix for one test module."""
-    with spaces.space(Path(request.module.__file__).stem) as s:
+    """A throwaway PostgreSQL role+database, Redis prefix and RabbitMQ prefix for one test module (no
+    RabbitMQ vhost for the proofs of a page that does not use RabbitMQ)."""
+    module = Path(request.module.__file__)
+    page = stamps.page_of_proofs(module, ROOT)
+    with spaces.space(module.stem, broker=not page.is_file() or stamps.uses_rabbitmq(page, ROOT)) as s:
         yield s
 
 

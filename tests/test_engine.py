@@ -21,7 +21,7 @@ import pytest
 import redis
 from psycopg.conninfo import make_conninfo
 
-from verify import browser, helpers, spaces
+from verify import browser, helpers, spaces, stamps
 
 ROOT = Path(__file__).resolve().parent.parent
 MKDOCS_YML = """\
@@ -538,6 +538,21 @@ def test_a_hostile_page_leaves_the_other_page_and_the_sentinels_intact(
     assert after["the other page's data"] == "intact"
     assert after["sentinels"] == "intact"
     assert after["leftovers of the hostile page's space"] == "[]"
+
+
+def test_a_space_without_a_broker_makes_no_vhost_and_its_amqp_url_refuses() -> None:
+    """A page that does not use RabbitMQ gets no user or vhost (three Erlang VM starts saved); a program of
+    it that connects anyway is refused at once rather than reaching the shared broker."""
+    with spaces.space("no broker", broker=False) as s:
+        assert spaces.rabbit_users_and_vhosts(s.name, s.prefix) == ([], [])
+        with pytest.raises(pika.exceptions.AMQPConnectionError):
+            pika.BlockingConnection(pika.URLParameters(s.env["AMQP_URL"]))
+        with psycopg.connect(s.env["DATABASE_URL"]) as conn:  # the rest of the space is there
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    questions = sorted((ROOT / "docs" / "questions").glob("*.md"))
+    with_broker = [p.stem for p in questions if stamps.uses_rabbitmq(p, ROOT)]
+    assert with_broker == ["01-microservices", "03-message-queues"]
+    assert stamps.page_of_proofs(stamps.proof_module(questions[1], ROOT), ROOT) == questions[1]
 
 
 def test_a_space_makes_the_databases_its_label_declares_owned_by_its_role_and_closed_to_others() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import archives, browser, reader, spaces
+from verify import archives, browser, reader, spaces, stamps
 from verify.helpers import ROOT
 from verify.page import Page, read_page
 
@@ -53,7 +53,9 @@ def test_every_block_works_as_copied(site: Site, path: Path, tmp_path: Path, rec
     shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
     page = parsed(path)
     copied = site.blocks(page)
-    with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
+    with spaces.space(
+        f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), stamps.uses_rabbitmq(path, ROOT)
+    ) as s:
         verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
@@ -69,7 +71,9 @@ def test_a_program_run_first_works_or_names_what_to_run_first(site: Site, path: 
     for block, c in reader.pair(page, site.blocks(page)):
         if block.lang != "python" or reader.kind(block) != "complete" or c.text is None:
             continue
-        with spaces.space(f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ())) as s:
+        with spaces.space(
+            f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), stamps.uses_rabbitmq(path, ROOT)
+        ) as s:
             found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
         if found:
             problems[block.where] = found

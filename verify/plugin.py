@@ -185,7 +185,8 @@ class PageFile(pytest.File):
             on_server = {"DATABASE_URL": server["url"]} if server else {}
             # the space is made and removed on that major's server (spaces read DATABASE_URL)
             with environment(on_server):
-                space = spaces.space(self.path.stem)
+                broker = "RabbitMQ" in stamps.servers_used(self.page, self.config.rootpath)
+                space = spaces.space(self.path.stem, broker=broker)
                 self.envs[major] = {**space.__enter__().env, **({"PG_BIN": server["bin"]} if server else {})}
 
             def remove(*exc: Any, space: contextlib.AbstractContextManager[spaces.Space] = space) -> None:

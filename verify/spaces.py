@@ -62,6 +62,10 @@ COMPOSE_SERVICE = {"DATABASE_URL": "postgres", "REDIS_URL": "redis", "AMQP_URL":
 CONNECTION_BUDGET = 15  # PostgreSQL connections one page may hold at once
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")  # the local install, for throwaway brokers
 MANAGEMENT_URL = os.environ.get("RABBITMQ_MANAGEMENT_URL", "http://guest:guest@127.0.0.1:15672")
+# Where AMQP_URL points in a space made without a broker: nothing listens on port 1 (binding it takes
+# root), so a program that uses RabbitMQ although its page does not say so fails at once with "connection
+# refused" instead of reaching the shared broker.
+NO_BROKER_PORT = 1
 
 
 def url(name: str) -> str:
@@ -320,6 +324,9 @@ class Space:
 
     name: str  # PostgreSQL role and database, Redis and RabbitMQ user
     databases: tuple[str, ...] = ()  # suffixes of the other databases it holds, <name>_<suffix>
+    # a RabbitMQ user and vhost (each rabbitmqctl call boots an Erlang VM: about 0.3 s of CPU, three per
+    # space); False for a page that does not use RabbitMQ, whose AMQP_URL then refuses (NO_BROKER_PORT)
+    broker: bool = True
     secret: str = field(default_factory=lambda: secrets.token_hex(16), repr=False)  # Redis/RabbitMQ password
 
     @property
@@ -332,12 +339,20 @@ class Space:
         return {
             "DATABASE_URL": with_path(url("DATABASE_URL"), self.name, user=self.name),
             "REDIS_URL": with_credentials(url("REDIS_URL"), self.name, self.secret),
-            "AMQP_URL": with_credentials(url("AMQP_URL"), self.name, self.secret, "/" + quote(self.prefix, safe="")),
+            "AMQP_URL": with_credentials(
+                url("AMQP_URL") if self.broker else f"amqp://127.0.0.1:{NO_BROKER_PORT}",
+                self.name,
+                self.secret,
+                "/" + quote(self.prefix, safe=""),
+            ),
             "DEMO_PREFIX": self.prefix,
         }
 
     def create(self) -> None:
-        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()  # wanted(): a service the run does not use
+        rabbit, local = (
+            wanted("AMQP_URL") and self.broker,
+            rabbitmqctl_local(),
+        )  # wanted(): a service the run does not use
         # rabbitmqctl boots an Erlang VM (about a second): it does so while PostgreSQL and Redis are set up
         importing = (
             rabbitmqctl_start(["import_definitions"], stdin=json.dumps(self.rabbit_definitions()))
@@ -425,14 +440,14 @@ class Space:
             users = [u.decode() if isinstance(u, bytes) else str(u) for u in r.acl_users()]
             left += [f"redis user {u}" for u in users if u.startswith(self.name)]
             r.close()
-        rabbit = rabbit and wanted("AMQP_URL")
+        rabbit = rabbit and wanted("AMQP_URL") and self.broker
         users, vhosts = rabbit_users_and_vhosts(self.name, self.prefix) if rabbit else ([], [])
         left += [f"rabbitmq user {u}" for u in users] + [f"rabbitmq vhost {v}" for v in vhosts]
         return left
 
     def cleanup(self) -> list[str]:
         """Remove everything under this space; return what could not be removed."""
-        rabbit, local = wanted("AMQP_URL"), rabbitmqctl_local()
+        rabbit, local = wanted("AMQP_URL") and self.broker, rabbitmqctl_local()
         # deleting the vhost deletes every queue and exchange in it; the VMs boot while the rest is removed
         deleting = (
             rabbitmqctl_start(["delete_user", self.name], ["delete_vhost", self.prefix]) if local and rabbit else []
@@ -465,11 +480,11 @@ class Space:
 
 
 @contextmanager
-def space(label: str, databases: tuple[str, ...] = ()) -> Iterator[Space]:
-    """A new space named after label, with the databases DATABASES lists for it (and `databases`), removed
-    afterwards; raises if anything of it is left behind."""
+def space(label: str, databases: tuple[str, ...] = (), broker: bool = True) -> Iterator[Space]:
+    """A new space named after label, with the databases DATABASES lists for it (and `databases`), and a
+    RabbitMQ user and vhost if broker; removed afterwards; raises if anything of it is left behind."""
     slug = "".join(c if c.isalnum() else "_" for c in label.lower()).strip("_")[:30]
-    s = Space(f"vd_{slug}_{secrets.token_hex(3)}", (*DATABASES.get(label, ()), *databases))
+    s = Space(f"vd_{slug}_{secrets.token_hex(3)}", (*DATABASES.get(label, ()), *databases), broker=broker)
     s.create()
     try:
         yield s

@@ -93,6 +93,17 @@ def read(page: Path, root: Path) -> dict[str, Any] | None:
     return data
 
 
+def uses_rabbitmq(page: Path, root: Path) -> bool:
+    """Whether the page's programs or its proofs use the shared RabbitMQ (its space needs a vhost)."""
+    return "RabbitMQ" in servers_used(read_page(page, root, root / "mkdocs.yml"), root)
+
+
+def page_of_proofs(module: Path, root: Path) -> Path:
+    """tests/questions/test_02_acid_transactions.py -> docs/questions/02-acid-transactions.md (the
+    reverse of proof_module)"""
+    return root / "docs" / "questions" / f"{module.stem.removeprefix('test_').replace('_', '-')}.md"
+
+
 def servers_used(page: Page, root: Path) -> set[str]:
     texts = [b.code for b in page.run_blocks] + [f.read_text(encoding="utf-8") for f in page.shown_files]
     proofs = proof_module(page.path, root)
