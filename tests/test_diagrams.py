@@ -4,13 +4,11 @@ pictures with text labels, legible in both palettes, and the render command name
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from markdown import Markdown
 
-from verify import browser as chromium
 from verify import diagrams, figures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,74 +86,3 @@ def test_a_broken_diagram_fails_the_render_naming_its_page_and_line() -> None:
     assert "<title" in svg and "one, two" in svg
     with pytest.raises(diagrams.RenderError, match=r"^docs/x\.md:8: "):
         next(rendered)
-
-
-# Every label against what is painted behind it (shapes under its centre, over the page background).
-CONTRAST = """() => {
-  const rgba = (c) => { const m = c.match(/[\\d.]+/g) || []; return m.length < 3 ? null
-    : [+m[0], +m[1], +m[2], m.length > 3 ? +m[3] : 1]; };
-  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3])).concat(1);
-  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92
-    : ((v + 0.055) / 1.055) ** 2.4; }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
-  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
-  const page = rgba(getComputedStyle(document.body).backgroundColor);
-  const out = [];
-  for (const svg of document.querySelectorAll("div.diagram > svg")) {
-    svg.scrollIntoView({block: "center"});
-    // what paints the glyphs: a <tspan> holding text itself, or else its <text>
-    const leaves = [...svg.querySelectorAll("text, tspan")].filter((e) =>
-      [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()));
-    for (const t of leaves) {
-      const box = t.getBoundingClientRect();
-      if (!box.width) continue;
-      const x = box.left + box.width / 2, y = box.top + box.height / 2;
-      let bg = page;
-      for (const el of document.elementsFromPoint(x, y).reverse()) {
-        if (!svg.contains(el) || el.closest("text") || el.tagName === "svg") continue;
-        if (!["rect", "path", "polygon", "circle", "ellipse"].includes(el.tagName)) continue;
-        const s = getComputedStyle(el), f = rgba(s.fill);
-        if (f && s.fill !== "none") bg = over([...f.slice(0, 3), f[3] * +s.fillOpacity * +s.opacity], bg);
-      }
-      const fg = rgba(getComputedStyle(t).fill);
-      if (fg) out.push({svg: svg.id, text: t.textContent.trim(), ratio: ratio(over(fg, bg), bg)});
-    }
-  }
-  return out;
-}"""
-
-
-@pytest.fixture(scope="module")
-def hosted(published: chromium.Published) -> Iterator[tuple[Path, str]]:
-    """The run's one strict build (tests/conftest.py), served: no page here follows a link, so it need not
-    be built for the URL it is served at."""
-    assert published.returncode == 0, published.output
-    with chromium.serve(published.www) as origin:
-        yield published.site_dir, origin.rstrip("/") + published.path
-
-
-@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
-def test_every_label_is_legible_in_both_palettes(hosted: tuple[Path, str], dark: bool) -> None:
-    """WCAG's 3:1 for text as large as these labels (16 px, shown at 70% to 100%) is the floor. Dark is
-    reached with Material's palette toggle (no reload): the SVGs take their colours from its CSS
-    variables."""
-    from playwright.sync_api import sync_playwright
-
-    site_dir, base = hosted
-    seen, low = 0, []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium.CHROME_PATH, args=chromium.CHROME_ARGS)
-        page = browser.new_page(color_scheme="light", viewport={"width": 1280, "height": 800})
-        for url in chromium.pages(site_dir):
-            if not chromium.diagram_count(site_dir, url):
-                continue
-            page.goto(base + url, wait_until="networkidle")
-            if dark != (page.get_attribute("body", "data-md-color-scheme") == "slate"):
-                page.click("form[data-md-component=palette] label:not([hidden])")  # the header's toggle
-            assert page.get_attribute("body", "data-md-color-scheme") == ("slate" if dark else "default")
-            for label in page.evaluate(CONTRAST):
-                seen += 1
-                if label["ratio"] < 3:
-                    low.append(f"{url} {label['svg']} {label['text']!r}: {label['ratio']:.2f}:1")
-        browser.close()
-    assert seen > 100
-    assert low == [], "\n".join(low)

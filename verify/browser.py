@@ -17,13 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from verify.page import mermaid_fences
 
 if TYPE_CHECKING:
-    from playwright.sync_api import ConsoleMessage, Error, Request
+    from playwright.sync_api import ConsoleMessage, Error, Page, Request
 
 CHROME_PATH = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CHROME_ARGS = [
@@ -234,6 +234,8 @@ class PageReport:
     foreign_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     overflow: int = 0  # CSS pixels the page is wider than the window (0: nothing sticks out)
+    # with check_site(labels=True): each diagram label's contrast in each palette, {"light": [...], "dark": [...]}
+    labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -260,9 +262,64 @@ COUNT_DIAGRAMS = """() => ({
 })"""
 
 
+# Every diagram label against what is painted behind it (the shapes under its centre, over the page
+# background): its contrast ratio, for each label that is laid out.
+CONTRAST = """() => {
+  const rgba = (c) => { const m = c.match(/[\\d.]+/g) || []; return m.length < 3 ? null
+    : [+m[0], +m[1], +m[2], m.length > 3 ? +m[3] : 1]; };
+  const over = (top, below) => top.slice(0, 3).map((v, i) => v * top[3] + below[i] * (1 - top[3])).concat(1);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92
+    : ((v + 0.055) / 1.055) ** 2.4; }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const page = rgba(getComputedStyle(document.body).backgroundColor);
+  const out = [];
+  for (const svg of document.querySelectorAll("div.diagram > svg")) {
+    svg.scrollIntoView({block: "center"});
+    // what paints the glyphs: a <tspan> holding text itself, or else its <text>
+    const leaves = [...svg.querySelectorAll("text, tspan")].filter((e) =>
+      [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim()));
+    for (const t of leaves) {
+      const box = t.getBoundingClientRect();
+      if (!box.width) continue;
+      const x = box.left + box.width / 2, y = box.top + box.height / 2;
+      let bg = page;
+      for (const el of document.elementsFromPoint(x, y).reverse()) {
+        if (!svg.contains(el) || el.closest("text") || el.tagName === "svg") continue;
+        if (!["rect", "path", "polygon", "circle", "ellipse"].includes(el.tagName)) continue;
+        const s = getComputedStyle(el), f = rgba(s.fill);
+        if (f && s.fill !== "none") bg = over([...f.slice(0, 3), f[3] * +s.fillOpacity * +s.opacity], bg);
+      }
+      const fg = rgba(getComputedStyle(t).fill);
+      if (fg) out.push({svg: svg.id, text: t.textContent.trim(), ratio: ratio(over(fg, bg), bg)});
+    }
+  }
+  return out;
+}"""
+
+# Material's palette toggle in the header (light <-> dark without a reload)
+PALETTE_TOGGLE = "form[data-md-component=palette] label:not([hidden])"
+
+
 # Horizontal overflow of the page itself (a code block or table wider than the screen must scroll inside
 # its own box, not widen the page).
 OVERFLOW = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+
+
+def palette_labels(page: Page) -> dict[str, list[dict[str, Any]]]:
+    """The contrast of every diagram label on the loaded page, in its palette and then in the other one
+    (Material's toggle, no reload: the SVGs take their colours from its CSS variables), back to the first."""
+
+    def scheme() -> str:
+        return "dark" if page.get_attribute("body", "data-md-color-scheme") == "slate" else "light"
+
+    first = scheme()
+    found = {first: page.evaluate(CONTRAST)}
+    page.click(PALETTE_TOGGLE)
+    found[scheme()] = page.evaluate(CONTRAST)
+    page.click(PALETTE_TOGGLE)
+    if len(found) != 2 or scheme() != first:
+        raise AssertionError(f"the palette toggle did not switch light <-> dark: {sorted(found)}, now {scheme()}")
+    return found
 
 
 def check_site(
@@ -273,9 +330,12 @@ def check_site(
     via_navigation: bool = False,
     width: int = 1280,
     javascript: bool = True,
+    labels: bool = False,
 ) -> list[PageReport]:
     """Load every page (directly, or by instant navigation from the last page) in a window `width`
-    CSS pixels wide, with JavaScript on or off, and report."""
+    CSS pixels wide, with JavaScript on or off, and report. With labels, also measure the contrast of
+    every diagram label in the palette loaded and in the other one, reached with the header's toggle
+    (no reload; toggled back before the next page)."""
     from playwright.sync_api import sync_playwright
 
     reports = []
@@ -357,6 +417,8 @@ def check_site(
             counts = page.evaluate(COUNT_DIAGRAMS)
             current.rendered, current.syntax_errors = counts["rendered"], counts["errors"]
             current.overflow = page.evaluate(OVERFLOW)
+            if labels and current.expected:
+                current.labels = palette_labels(page)
             settle()
             reports.append(current)
             if not via_navigation:
