@@ -1,5 +1,6 @@
 """Diagrams: every ```mermaid fence has its pre-rendered SVG (verify/diagrams.py), the SVGs are named
-pictures with text labels, legible in both palettes, and the render command names a broken diagram."""
+pictures with text labels, and the render command names a broken diagram. (That the labels are legible in
+both palettes is measured in the browser, with the site check: tests/test_site.py.)"""
 
 from __future__ import annotations
 

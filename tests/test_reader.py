@@ -53,9 +53,8 @@ def test_every_block_works_as_copied(site: Site, path: Path, tmp_path: Path, rec
     shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
     page = parsed(path)
     copied = site.blocks(page)
-    with spaces.space(
-        f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), stamps.uses_rabbitmq(path, ROOT)
-    ) as s:
+    broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
+    with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
         verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
@@ -67,13 +66,12 @@ def test_a_program_run_first_works_or_names_what_to_run_first(site: Site, path: 
     """A reader who skipped the page's earlier blocks: each complete program, alone on a fresh database,
     works or stops with one line naming the block or file to run first (no traceback)."""
     page = parsed(path)
+    broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
     problems = {}
     for block, c in reader.pair(page, site.blocks(page)):
         if block.lang != "python" or reader.kind(block) != "complete" or c.text is None:
             continue
-        with spaces.space(
-            f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), stamps.uses_rabbitmq(path, ROOT)
-        ) as s:
+        with spaces.space(f"fresh_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
             found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
         if found:
             problems[block.where] = found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import gzip
 import html
@@ -90,25 +89,24 @@ def publish_once(config_file: Path, cache: Path) -> Published:
     (`unshare -n`) when that is permitted here, which also proves the build needs no service."""
     from mkdocs.config import load_config
 
-    with open(cache / "published.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        record = cache / "published.json"
-        if not record.is_file():
-            path = urlsplit(load_config(str(config_file))["site_url"] or "/").path or "/"
-            www = cache / "published" / "www"
-            site_dir = www.joinpath(*[p for p in path.split("/") if p])
-            offline = subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
-            result = build(config_file, site_dir, offline=offline)
-            data = {
-                "www": str(www),
-                "site_dir": str(site_dir),
-                "path": path,
-                "returncode": result.returncode,
-                "output": result.stdout + result.stderr,
-                "offline": offline,
-            }
-            record.write_text(json.dumps(data), encoding="utf-8")
-        data = json.loads(record.read_text(encoding="utf-8"))
+    from verify.helpers import once
+
+    def publish() -> dict[str, Any]:
+        path = urlsplit(load_config(str(config_file))["site_url"] or "/").path or "/"
+        www = cache / "published" / "www"
+        site_dir = www.joinpath(*[p for p in path.split("/") if p])
+        offline = subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0
+        result = build(config_file, site_dir, offline=offline)
+        return {
+            "www": str(www),
+            "site_dir": str(site_dir),
+            "path": path,
+            "returncode": result.returncode,
+            "output": result.stdout + result.stderr,
+            "offline": offline,
+        }
+
+    data = once(cache / "published.json", publish)
     return Published(
         Path(data["www"]), Path(data["site_dir"]), data["path"], data["returncode"], data["output"], data["offline"]
     )

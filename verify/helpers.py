@@ -66,6 +66,20 @@ def eventually(check: Callable[[], T], what: str = "condition", timeout: float =
         time.sleep(0.02)
 
 
+def once(record: Path, make: Callable[[], Any]) -> Any:
+    """make()'s value (JSON), made by the first process that asks for it and read back from `record` by
+    every other one: xdist workers sharing the folder wait for it instead of making it again."""
+    import fcntl
+    import json
+
+    record.parent.mkdir(parents=True, exist_ok=True)
+    with open(record.with_name(record.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not record.is_file():
+            record.write_text(json.dumps(make()), encoding="utf-8")
+        return json.loads(record.read_text(encoding="utf-8"))
+
+
 @contextmanager
 def environment(env: dict[str, str]) -> Iterator[None]:
     """os.environ with env set (a space's DATABASE_URL ...), restored afterwards: snippets and the workers

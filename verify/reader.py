@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import json
 import os
 import shutil
 import subprocess
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from verify import provide
 from verify.archives import ARCHIVES, DOWNLOADS, Archive
@@ -82,50 +82,42 @@ class Copied:
 def copied_blocks(base: str, urls: list[str], cache: Path | None = None) -> dict[str, list[Copied]]:
     """Every code block of each page (site-relative URL), read in Chromium with JavaScript on. With a
     cache folder, a page read once is not read again: processes that share the folder (xdist workers)
-    read each page once between them, in one browser per process."""
-    import fcntl
-
+    read each page once between them (verify.helpers.once), a browser started only if one is missing."""
+    from playwright.sync_api import Page as Tab
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from verify.browser import CHROME_ARGS, CHROME_PATH
+    from verify.helpers import once
 
-    def saved(url: str) -> Path | None:
-        return None if cache is None else cache / (url.strip("/").replace("/", "_") or "index")
+    with contextlib.ExitStack() as stack:
+        tabs: list[Tab] = []
 
-    def load(url: str) -> list[Copied] | None:
-        path = saved(url)
-        if path is None or not path.with_suffix(".json").is_file():
-            return None
-        return [Copied(**c) for c in json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))]
+        def read(url: str) -> list[dict[str, Any]]:
+            if not tabs:
+                p = stack.enter_context(sync_playwright())
+                tabs.append(p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS).new_page())
+            tabs[0].goto(base + url, wait_until="networkidle")
+            with contextlib.suppress(PlaywrightTimeout):  # a block still without a button is reported as such
+                tabs[0].wait_for_function(EVERY_BLOCK_HAS_A_BUTTON, timeout=15000)
+            blocks: list[dict[str, Any]] = tabs[0].evaluate(COPIED)
+            return blocks
 
-    out = {url: c for url in urls if (c := load(url)) is not None}
-    missing = [url for url in urls if url not in out]
-    if not missing:
-        return out
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROME_PATH, args=CHROME_ARGS)
-        page = browser.new_page()
-        for url in missing:
-            path = saved(url)
-            with contextlib.ExitStack() as stack:
-                if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    fcntl.flock(stack.enter_context(open(path.with_suffix(".lock"), "w")), fcntl.LOCK_EX)
-                    if (done := load(url)) is not None:  # another process read it while this one waited
-                        out[url] = done
-                        continue
-                page.goto(base + url, wait_until="networkidle")
-                with contextlib.suppress(PlaywrightTimeout):  # a block still without a button is reported as such
-                    page.wait_for_function(EVERY_BLOCK_HAS_A_BUTTON, timeout=15000)
-                out[url] = [
-                    Copied(b["lang"], b["text"], b["id"], b["title"], b["link"], b["collapsed"], int(b["shownLines"]))
-                    for b in page.evaluate(COPIED)
-                ]
-                if path is not None:
-                    path.with_suffix(".json").write_text(json.dumps([asdict(c) for c in out[url]]), encoding="utf-8")
-        browser.close()
-    return out
+        def copied(url: str) -> list[dict[str, Any]]:
+            if cache is None:
+                return read(url)
+            found: list[dict[str, Any]] = once(
+                cache / f"{url.strip('/').replace('/', '_') or 'index'}.json", lambda: read(url)
+            )
+            return found
+
+        return {
+            url: [
+                Copied(b["lang"], b["text"], b["id"], b["title"], b["link"], b["collapsed"], int(b["shownLines"]))
+                for b in copied(url)
+            ]
+            for url in urls
+        }
 
 
 def url_of(page: Page) -> str:
