@@ -7,12 +7,16 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from verify import browser
 from verify.diagrams import MERMAID_VERSION  # docs/assets/javascripts/mermaid.min.js, npm mermaid@11.17.2
 from verify.page import mermaid_fences
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = Path(os.environ.get("VERIFY_MKDOCS_CONFIG", ROOT / "mkdocs.yml"))
@@ -131,3 +135,65 @@ def test_mermaid_fills_also_set_a_text_colour() -> None:
                 if re.match(r"\s*(style|classDef)\b", line) and "fill:" in line and "color:" not in line:
                     offenders.append(f"{page.relative_to(ROOT)}:{n + 1}: {line.strip()}")
     assert offenders == []
+
+
+def test_code_keeps_its_text_without_the_spans_that_change_nothing() -> None:
+    """verify/codespans.py drops Pygments' name and whitespace spans and nothing else: the same text, the
+    other tokens still coloured. (That the theme draws the dropped classes like the code around them is
+    checked on every page, in both palettes, by the browser passes: browser.NO_OP_SPANS.)"""
+    import html as html_lib
+
+    import markdown
+
+    source = '```python\ndef total(rows: list[int]) -> int:\n    return sum(r * 2 for r in rows)  # "x"\n```\n'
+    plain, lean = (
+        markdown.Markdown(extensions=["pymdownx.superfences", "pymdownx.highlight", *more]).convert(source)
+        for more in ([], ["verify.codespans"])
+    )
+    assert re.search(r'<span class="[nw]">', plain)
+    assert not re.search(r'<span class="[nw]">', lean)
+    text = [html_lib.unescape(re.sub(r"<[^>]+>", "", h)) for h in (plain, lean)]
+    assert text[0] == text[1]
+    assert "sum(r * 2 for r in rows)" in text[1]
+    assert lean.count('<span class="k">') == plain.count('<span class="k">') > 0
+
+
+@pytest.fixture(scope="module")
+def q1(hosted: tuple[Path, str]) -> Iterator[Page]:
+    """Q1 (parts of seven programs, each whole in a collapsed block) open in Chromium, at phone width."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=browser.CHROME_PATH, args=browser.CHROME_ARGS)
+        page = b.new_page(viewport={"width": 390, "height": 844})
+        page.goto(hosted[1] + "questions/01-microservices/", wait_until="load")
+        yield page
+        b.close()
+
+
+def test_a_code_span_drawn_differently_would_be_found(q1: Page) -> None:
+    from verify.codespans import NO_OP_CLASSES
+
+    assert q1.evaluate(browser.NO_OP_SPANS, list(NO_OP_CLASSES)) == []
+    q1.add_style_tag(content=".md-typeset .highlight .n { font-weight: 700 }")
+    assert q1.evaluate(browser.NO_OP_SPANS, list(NO_OP_CLASSES)) == [".n font-weight: 700, around it font-weight: 400"]
+    q1.reload(wait_until="load")
+
+
+def test_a_part_title_opens_its_collapsed_whole_file(q1: Page) -> None:
+    """A closed block lays nothing out on screen (extra.css); one click on a part's title still opens the
+    block that holds the whole file and shows the file, with its copy button."""
+    shown = (
+        "(id) => { const e = document.getElementById(id);"
+        " return [e.closest('details').open, e.getBoundingClientRect().height]; }"
+    )
+    link = q1.locator('a[title="the whole file"]').first
+    target = (link.get_attribute("href") or "").split("#")[-1]  # Material's instant navigation made it absolute
+    assert target.startswith("whole-"), target
+    assert q1.evaluate(shown, target) == [False, 0]
+    link.click()
+    q1.wait_for_function(f"() => document.getElementById({target!r}).closest('details').open")
+    is_open, height = q1.evaluate(shown, target)
+    assert is_open and height > 100
+    assert q1.locator(f"#{target} button.md-code__button").count() == 1
+

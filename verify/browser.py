@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
+from verify.codespans import NO_OP_CLASSES
 from verify.page import mermaid_fences
 
 if TYPE_CHECKING:
@@ -232,6 +233,8 @@ class PageReport:
     foreign_requests: list[str] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     overflow: int = 0  # CSS pixels the page is wider than the window (0: nothing sticks out)
+    # the code spans verify/codespans.py drops that would look different from the code around them
+    code_spans: list[str] = field(default_factory=list)
     # with check_site(labels=True): each diagram label's contrast in each palette, {"light": [...], "dark": [...]}
     labels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -247,6 +250,7 @@ class PageReport:
         p += [f"console error: {e}" for e in self.console_errors]
         if self.overflow > 0:
             p.append(f"the page is {self.overflow}px wider than the window: something does not scroll in its box")
+        p += [f"a code span verify/codespans.py drops is drawn differently: {d}" for d in self.code_spans]
         return p
 
 
@@ -292,6 +296,26 @@ CONTRAST = """() => {
     }
   }
   return out;
+}"""
+
+# verify/codespans.py drops Pygments' name and whitespace spans because the theme draws them like the code
+# around them: a span of each class, put in the page's first code block, against a bare span there.
+NO_OP_SPANS = """(classes) => {
+  const code = document.querySelector('.highlight code');
+  if (!code) return [];
+  const looks = ['color', 'background-color', 'font-weight', 'font-style', 'font-family', 'font-size',
+    'text-decoration-line', 'display', 'padding-left', 'margin-left', 'border-left-width', 'letter-spacing'];
+  const drawn = (cls) => {
+    const s = document.createElement('span');
+    if (cls) s.className = cls;
+    s.textContent = 'x';
+    code.appendChild(s);
+    const style = getComputedStyle(s), out = looks.map((p) => `${p}: ${style.getPropertyValue(p)}`);
+    s.remove();
+    return out;
+  };
+  const bare = drawn('');
+  return classes.flatMap((c) => drawn(c).flatMap((v, i) => v === bare[i] ? [] : [`.${c} ${v}, around it ${bare[i]}`]));
 }"""
 
 # Material's palette toggle in the header (light <-> dark without a reload)
@@ -415,6 +439,7 @@ def check_site(
             counts = page.evaluate(COUNT_DIAGRAMS)
             current.rendered, current.syntax_errors = counts["rendered"], counts["errors"]
             current.overflow = page.evaluate(OVERFLOW)
+            current.code_spans = page.evaluate(NO_OP_SPANS, list(NO_OP_CLASSES))
             if labels and current.expected:
                 current.labels = palette_labels(page)
             settle()
