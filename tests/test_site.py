@@ -197,3 +197,13 @@ def test_a_part_title_opens_its_collapsed_whole_file(q1: Page) -> None:
     assert is_open and height > 100
     assert q1.locator(f"#{target} button.md-code__button").count() == 1
 
+
+def test_a_whole_file_with_a_part_on_the_page_is_left_out_of_the_search_index() -> None:
+    """Its parts are indexed next to the text that explains them; a whole file shown only whole stays in."""
+    import markdown
+
+    whole = '??? example "whole"\n\n    ```python title="{0}"\n    x = 1\n    ```\n'
+    md = markdown.Markdown(extensions=["pymdownx.superfences", "pymdownx.details", "verify.parts"])
+    html = md.convert('```python title="app.py (part)"\nx = 1\n```\n\n' + whole.format("app.py") + whole.format("b.py"))
+    assert '<div id="whole-app-py" class="highlight" data-search-exclude>' in html
+    assert '<div id="whole-b-py" class="highlight">' in html

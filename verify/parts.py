@@ -4,7 +4,10 @@ A part is a fence titled ``python title="app.py (part)"`` (and marked ``<!--pyte
 for the reader test, verify/reader.py); the whole file is a fence titled ``python title="app.py"``, on the
 same page, usually in a collapsed ``??? example`` block. In the HTML, the part's title becomes a link to the
 whole file's block, which gets the id ``whole-app-py``: one click from a part to the file to copy (the
-browser opens the collapsed block it lands in). Python-Markdown runs it, so MkDocs and Zensical both do.
+browser opens the collapsed block it lands in). A whole file with a part on the page is left out of the
+site search (``data-search-exclude``): its parts put the lines the page explains in the index, next to the
+text that explains them; the rest would only make the index that every page load fetches bigger.
+Python-Markdown runs it, so MkDocs and Zensical both do.
 """
 
 from __future__ import annotations
@@ -28,13 +31,15 @@ def anchor(file: str) -> str:
 class PartLinks(Postprocessor):
     def run(self, text: str) -> str:
         seen: set[str] = set()
+        parted = {m["file"] for m in PART_TITLE.finditer(text)}
 
         def whole(m: re.Match[str]) -> str:
             ident = anchor(m["file"])
             if ident in seen:  # one id per page: the first whole copy is the target
                 return m[0]
             seen.add(ident)
-            return f'<div id="{ident}" class="{m["cls"]}"><span class="filename">{m["file"]}</span>'
+            unsearched = " data-search-exclude" if m["file"] in parted else ""
+            return f'<div id="{ident}" class="{m["cls"]}"{unsearched}><span class="filename">{m["file"]}</span>'
 
         text = WHOLE.sub(whole, text)
         return PART_TITLE.sub(
