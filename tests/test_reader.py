@@ -1,5 +1,6 @@
 """The reader's world: every block as its copy button copies it from the built site, run in an empty folder
-with only the service URLs set (verify/reader.py); the per-question downloads; what a page shows at once."""
+with only the service URLs set (verify/reader.py), and every program run a second time; the per-question
+downloads; what a page shows at once."""
 
 from __future__ import annotations
 
