@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from verify.helpers import environment, eventually, load_snippet
 
@@ -52,8 +53,9 @@ def wait_for(conn: psycopg.Connection[Any], uid: int) -> float:
 def measure(env: dict[str, str]) -> dict[str, Any]:
     jobs = load_snippet("03-message-queues/jobs.py")
     demo = load_snippet("03-message-queues/jobs_demo.py")
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute(jobs.SCHEMA)
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True, options=jobs.OPTIONS) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(jobs.PREFIX)))  # as jobs_demo.py does
+        conn.execute(jobs.TABLES)
         worker = demo.start_worker()
         try:
             for i in range(5):  # warm-up: worker started, connections open

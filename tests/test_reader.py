@@ -1,5 +1,6 @@
 """The reader's world: every block as its copy button copies it from the built site, run in an empty folder
-with only the service URLs set (verify/reader.py); the per-question downloads; what a page shows at once."""
+with only the service URLs set (verify/reader.py), and every program run a second time; the per-question
+downloads; what a page shows at once."""
 
 from __future__ import annotations
 
@@ -76,6 +77,38 @@ def test_a_program_run_first_works_or_names_what_to_run_first(site: Site, path: 
         if found:
             problems[block.where] = found
     assert not problems, report(problems)
+
+
+@pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
+def test_every_program_works_when_run_twice(site: Site, path: Path, tmp_path: Path) -> None:
+    """A reader runs a program again (to watch it once more, after changing a line): top-down through the
+    page in a fresh space, each program (and each download's entry, in its unzipped folder) runs twice in a
+    row in the same database, Redis prefix and vhost. The second run prints what the page shows, as the
+    first did, or stops with one line saying why it cannot run again: no duplicate key, no leftover."""
+    page = parsed(path)
+    broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
+    with spaces.space(f"again_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
+        verdicts = reader.judge_page(page, site.blocks(page), site.base, reader.reader_env(s.env, tmp_path), runs=2)
+    problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
+    assert not problems, report(problems)
+
+
+def test_a_second_run_prints_what_the_page_shows_or_says_in_one_line_why_not(tmp_path: Path) -> None:
+    """The verdict on a program's second run: the page's output again, or one line and no traceback."""
+    from verify.run import Result
+
+    page = tmp_path / "p.md"
+    page.write_text('```python\nprint("hi")\n```\n\n<!--pytest-codeblocks:expected-output-->\n\n```output\nhi\n```\n')
+    [block] = read_page(page, tmp_path, ROOT / "mkdocs.yml").blocks
+    first = Result("hi\n", "", 0)
+    assert reader.judged_again(block, [first, Result("hi\n", "", 0)]) == []
+    assert reader.judged_again(block, [first, Result("", "it ran already: run reset.sql first\n", 1)]) == []
+    twice = reader.judged_again(block, [first, Result("hi\nhi\n", "", 0)])
+    assert twice[0].startswith("run 2 in the same space: output differs from the page")
+    crash = "Traceback (most recent call last):\n  ...\npsycopg.errors.UniqueViolation: duplicate key\n"
+    failed = reader.judged_again(block, [first, Result("", crash, 1)])
+    assert failed[0] == "run 2 in the same space: exited with status 1"
+    assert "UniqueViolation" in failed[-1]
 
 
 def test_no_block_shows_more_than_60_lines(site: Site, published: browser.Published) -> None:

@@ -223,22 +223,23 @@ def uv_cache_dir() -> str:
     return subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str]) -> Result:
-    """Unzip the downloaded archive in an empty folder and run the block's entry with the command the
-    archive's README gives (uv, offline: from its cache)."""
+def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str], runs: int = 1) -> list[Result]:
+    """Unzip the downloaded archive in an empty folder and run the block's entry there `runs` times with
+    the command the archive's README gives (uv, offline: from its cache)."""
     entry = next(f.name for f in block.files if f.name in archive.entries)
     with tempfile.TemporaryDirectory(prefix="reader-zip-") as tmp:
         folder = fetch_archive(base, archive, Path(tmp))
         cmd = [shutil.which("uv") or "uv", *archive.command(entry).split()[1:]]
         # offline, from the uv cache this project's own install filled (the reader's uv downloads them)
         uv_env = {**env, "UV_OFFLINE": "1", "UV_CACHE_DIR": uv_cache_dir()}
-        return run_process(cmd, uv_env, folder, block.timeout + 120)
+        return [run_process(cmd, uv_env, folder, block.timeout + 120) for _ in range(runs)]
 
 
-def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str]) -> list[Verdict]:
+def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str], runs: int = 1) -> list[Verdict]:
     """Follow the page top-down as a reader: every run block as copied, in order, one empty folder. A
     reader follows the "PostgreSQL NN" tab of the server they have: blocks marked for another major are
-    left out (each tab is verified on its own major by the page runner)."""
+    left out (each tab is verified on its own major by the page runner). With runs=2 each Python program
+    (every Python block but a part) is run twice in a row, as a reader runs it again: see ``judged_again``."""
     verdicts = []
     ids = {c.id: c for c in copied if c.id}
     major = provide.server_of(env["DATABASE_URL"])[0]
@@ -263,10 +264,23 @@ def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str])
                 assert archive is not None
                 if f"{DOWNLOADS}/{archive.name}" not in page.path.read_text(encoding="utf-8"):
                     v.problems.append(f"the page has no link to {DOWNLOADS}/{archive.name}")
-                v.problems += judged(block, run_entry(block, archive, base, env))
+                v.problems += judged_again(block, run_entry(block, archive, base, env, runs))
                 continue
-            v.problems += judged(block, run_copied(block, c.text, env, folder))
+            again = runs if block.lang == "python" else 1  # a psql session is a walk-through, not a program
+            v.problems += judged_again(block, [run_copied(block, c.text, env, folder) for _ in range(again)])
     return verdicts
+
+
+def judged_again(block: Block, results: list[Result]) -> list[str]:
+    """A program's runs, one after the other in the same space (database, Redis prefix, vhost) and folder:
+    the first does what the page says; a later one too (a reader runs it again: it prints what the page
+    shows), or it stops with one line saying why it cannot run again (no traceback)."""
+    first, *again = results
+    out = judged(block, first)
+    for n, r in enumerate(again, start=2):
+        if (found := judged(block, r)) and not one_line(r):
+            out += [f"run {n} in the same space: {found[0]}", *found[1:]]
+    return out
 
 
 DEFINITIONS = (
@@ -310,11 +324,16 @@ def fresh_run(block: Block, text: str, env: dict[str, str]) -> list[str]:
         return []
     if r.returncode is None:
         return [f"timed out after {block.timeout:g}s"]
-    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
-    if "Traceback (most recent call last)" in r.stderr or len(lines) != 1:
-        tail = "\n".join(lines[-3:])
+    if not one_line(r):
+        tail = "\n".join(r.stderr.strip().splitlines()[-3:])
         return [f"run first on a fresh database it fails without saying what to run first:\n{tail}"]
     return []
+
+
+def one_line(r: Result) -> bool:
+    """It stopped (not killed) with one line on stderr and no traceback: it says what is wrong."""
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    return r.returncode not in (0, None) and "Traceback (most recent call last)" not in r.stderr and len(lines) == 1
 
 
 def shown_too_long(copied: list[Copied]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 # --8<-- [start:start]
@@ -43,6 +44,23 @@ def stop(processes: list[subprocess.Popen[str]]) -> None:
         p.wait(timeout=15)
 
 
+# what the services and consumers create in their databases, <db>_orders and <db>_inventory
+TABLES = {"orders": ["orders", "outbox"], "inventory": ["stock", "reservations", "processed_events"]}
+
+
+def drop_last_run(base_db: str) -> None:
+    """Drop the tables an earlier run left (each service creates its own again when it starts): every
+    run orders from the same stock and prints the same."""
+    with psycopg.connect(base_db) as conn:
+        dbs = {service: f"{conn.info.dbname}_{service}" for service in TABLES}
+        rows = conn.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", [list(dbs.values())])
+        found = {datname for (datname,) in rows}
+    for service, tables in TABLES.items():
+        if dbs[service] in found:  # not on a first run
+            with psycopg.connect(make_conninfo(base_db, dbname=dbs[service]), autocommit=True) as db:
+                db.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(", ").join(map(sql.Identifier, tables))))
+
+
 def shown(r: httpx.Response) -> Any:
     body = r.json()
     if "status" in body:
@@ -55,6 +73,8 @@ def shown(r: httpx.Response) -> Any:
 
 # --8<-- [start:main]
 def main() -> None:
+    base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    drop_last_run(base_db)
     users, inventory = start("users_service.py"), start("inventory_service.py")
     procs = [users, inventory]
     try:
@@ -73,7 +93,6 @@ def main() -> None:
             ]:
                 r = client.post(path, json=order)
                 print(f"POST {path} {order} -> {r.status_code} {shown(r)}")
-        base_db = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
         with psycopg.connect(base_db) as conn:
             name = conn.info.dbname
         with psycopg.connect(make_conninfo(base_db, dbname=f"{name}_orders"), autocommit=True) as db:

@@ -11,11 +11,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PREFIX = os.environ.get("DEMO_PREFIX", "demo")
 QUEUE = f"{PREFIX}-emails"  # Dramatiq also declares QUEUE.DQ (delays, retries) and QUEUE.XQ (dead)
+OPTIONS = f'-c search_path="{PREFIX}"'  # connect with it: the tables are in schema PREFIX (jobs_demo.py makes it)
 
 # confirm_delivery: send() returns only once RabbitMQ has the message, and raises if it does not.
 dramatiq.set_broker(RabbitmqBroker(url=AMQP_URL, confirm_delivery=True))
 
-SCHEMA = """
+TABLES = """
 CREATE TABLE IF NOT EXISTS users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text UNIQUE NOT NULL);
 CREATE TABLE IF NOT EXISTS email_attempts (
     user_id bigint NOT NULL, attempt int NOT NULL, ok boolean NOT NULL, at timestamptz DEFAULT clock_timestamp());
@@ -25,8 +26,7 @@ CREATE TABLE IF NOT EXISTS emails_sent (
 """
 
 
-class SmtpUnavailable(Exception):
-    pass
+class SmtpUnavailable(Exception): ...
 
 
 def smtp_send(conn: psycopg.Connection, user_id: int, email: str, template: str) -> None:
@@ -47,7 +47,7 @@ def smtp_send(conn: psycopg.Connection, user_id: int, email: str, template: str)
 # Failures are retried up to 5 times, after 200-400 ms, then 400-800 ms, 800-1600 ms ... (exponential, jittered).
 @dramatiq.actor(queue_name=QUEUE, max_retries=5, min_backoff=200, max_backoff=10_000)
 def send_welcome_email(user_id: int, email: str) -> None:
-    with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
+    with psycopg.connect(DATABASE_URL, autocommit=True, options=OPTIONS) as conn:
         smtp_send(conn, user_id, email, "welcome")
 
 

@@ -17,6 +17,7 @@ import psycopg
 import pytest
 import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from verify.helpers import SNIPPETS as ALL_SNIPPETS
@@ -39,8 +40,9 @@ SNIPPETS = ALL_SNIPPETS / "03-message-queues"
 @pytest.fixture(scope="module")
 def jobs(env: dict[str, str]) -> Iterator[ModuleType]:
     module = load_snippet("03-message-queues/jobs.py")
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
-        conn.execute(module.SCHEMA)
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True, options=module.OPTIONS) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(module.PREFIX)))  # as jobs_demo.py does
+        conn.execute(module.TABLES)
     yield module
     module.dramatiq.get_broker().close()
 
@@ -57,8 +59,8 @@ def worker(jobs: ModuleType) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @pytest.fixture
-def db(env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
-    with psycopg.connect(env["DATABASE_URL"], autocommit=True) as conn:
+def db(jobs: ModuleType, env: dict[str, str]) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(env["DATABASE_URL"], autocommit=True, options=jobs.OPTIONS) as conn:  # the jobs' schema
         yield conn
 
 
@@ -92,7 +94,8 @@ def test_api_call_fails_loudly_when_the_broker_is_down(jobs: ModuleType, db: psy
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    call = "import jobs, psycopg\nwith psycopg.connect(jobs.DATABASE_URL) as c: jobs.create_user(c, 'gina@example.com')"
+    call = "import jobs, psycopg\nwith psycopg.connect(jobs.DATABASE_URL, options=jobs.OPTIONS) as c:\n"
+    call += "    jobs.create_user(c, 'gina@example.com')"
     res = subprocess.run(
         [sys.executable, "-c", call],
         cwd=SNIPPETS,
