@@ -51,12 +51,16 @@ def site(published: browser.Published, tmp_path_factory: pytest.TempPathFactory,
 @pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
 def test_every_block_works_as_copied(site: Site, path: Path, tmp_path: Path, record_property: object) -> None:
     """Top-down through the page in a fresh space: complete programs run as copied and print what the page
-    shows; parts are really parts and link to their whole file; entries run from the downloaded zip."""
+    shows; parts are really parts and link to their whole file; entries run from the downloaded zip. A
+    reader runs a program again (to watch it once more, after changing a line): each Python program (and
+    each download's entry, in its unzipped folder) runs twice in a row in the same database, Redis prefix
+    and vhost. The second run prints what the page shows, as the first did, or stops with one line saying
+    why it cannot run again: no duplicate key, no leftover."""
     page = parsed(path)
     copied = site.blocks(page)
     broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
     with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
-        verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path))
+        verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path), runs=2)
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
     assert not problems, report(problems)
@@ -76,20 +80,6 @@ def test_a_program_run_first_works_or_names_what_to_run_first(site: Site, path: 
             found = reader.fresh_run(block, c.text, reader.reader_env(s.env, tmp_path))
         if found:
             problems[block.where] = found
-    assert not problems, report(problems)
-
-
-@pytest.mark.parametrize("path", QUESTIONS, ids=[p.stem for p in QUESTIONS])
-def test_every_program_works_when_run_twice(site: Site, path: Path, tmp_path: Path) -> None:
-    """A reader runs a program again (to watch it once more, after changing a line): top-down through the
-    page in a fresh space, each program (and each download's entry, in its unzipped folder) runs twice in a
-    row in the same database, Redis prefix and vhost. The second run prints what the page shows, as the
-    first did, or stops with one line saying why it cannot run again: no duplicate key, no leftover."""
-    page = parsed(path)
-    broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
-    with spaces.space(f"again_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
-        verdicts = reader.judge_page(page, site.blocks(page), site.base, reader.reader_env(s.env, tmp_path), runs=2)
-    problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
     assert not problems, report(problems)
 
 
