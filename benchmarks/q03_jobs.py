@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from verify.helpers import environment, eventually, load_snippet
 
@@ -54,8 +53,7 @@ def measure(env: dict[str, str]) -> dict[str, Any]:
     jobs = load_snippet("03-message-queues/jobs.py")
     demo = load_snippet("03-message-queues/jobs_demo.py")
     with psycopg.connect(env["DATABASE_URL"], autocommit=True, options=jobs.OPTIONS) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(jobs.PREFIX)))  # as jobs_demo.py does
-        conn.execute(jobs.TABLES)
+        demo.fresh_tables(conn)
         worker = demo.start_worker()
         try:
             for i in range(5):  # warm-up: worker started, connections open

@@ -25,11 +25,15 @@ def wait_for_emails(conn: psycopg.Connection, count: int, timeout: float = 30.0)
         time.sleep(0.05)
 
 
+def fresh_tables(conn: psycopg.Connection) -> None:
+    """The tables in schema PREFIX, dropped with what an earlier run left and made afresh."""
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}").format(sql.Identifier(jobs.PREFIX)))
+    conn.execute(jobs.TABLES)
+
+
 def main() -> None:
     with psycopg.connect(jobs.DATABASE_URL, autocommit=True, options=jobs.OPTIONS) as conn:
-        schema = sql.Identifier(jobs.PREFIX)  # dropped with what an earlier run left, and made afresh
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}").format(schema))
-        conn.execute(jobs.TABLES)
+        fresh_tables(conn)
         ids = [jobs.create_user(conn, e) for e in ("ada@example.com", "bob+flaky@example.com")]
         ready, _, _ = jobs.dramatiq.get_broker().get_queue_message_counts(jobs.QUEUE)  # type: ignore[attr-defined]
         print(f"API created users {ids} and returned; jobs waiting, no worker yet: {ready}")

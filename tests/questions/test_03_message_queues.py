@@ -17,7 +17,6 @@ import psycopg
 import pytest
 import redis
 from pika.exceptions import ChannelClosedByBroker, UnroutableError
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from verify.helpers import SNIPPETS as ALL_SNIPPETS
@@ -41,8 +40,7 @@ SNIPPETS = ALL_SNIPPETS / "03-message-queues"
 def jobs(env: dict[str, str]) -> Iterator[ModuleType]:
     module = load_snippet("03-message-queues/jobs.py")
     with psycopg.connect(env["DATABASE_URL"], autocommit=True, options=module.OPTIONS) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(module.PREFIX)))  # as jobs_demo.py does
-        conn.execute(module.TABLES)
+        load_snippet("03-message-queues/jobs_demo.py").fresh_tables(conn)  # the tables as the demo makes them
     yield module
     module.dramatiq.get_broker().close()
 
