@@ -60,7 +60,7 @@ def test_every_block_works_as_copied(site: Site, path: Path, tmp_path: Path, rec
     copied = site.blocks(page)
     broker = "RabbitMQ" in stamps.servers_used(page, ROOT)
     with spaces.space(f"reader_{path.stem[:2]}", spaces.DATABASES.get(path.stem, ()), broker) as s:
-        verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path), runs=2)
+        verdicts = reader.judge_page(page, copied, site.base, reader.reader_env(s.env, tmp_path))
     print(json.dumps({page.rel: reader.counts(verdicts)}))
     problems = {f"{v.block.where} [{v.kind}]": v.problems for v in verdicts if v.problems}
     assert not problems, report(problems)

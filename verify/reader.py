@@ -223,8 +223,11 @@ def uv_cache_dir() -> str:
     return subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str], runs: int = 1) -> list[Result]:
-    """Unzip the downloaded archive in an empty folder and run the block's entry there `runs` times with
+RUNS = 2  # a reader runs a program again (to watch it once more, after changing a line): see judged_again
+
+
+def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str]) -> list[Result]:
+    """Unzip the downloaded archive in an empty folder and run the block's entry there RUNS times with
     the command the archive's README gives (uv, offline: from its cache)."""
     entry = next(f.name for f in block.files if f.name in archive.entries)
     with tempfile.TemporaryDirectory(prefix="reader-zip-") as tmp:
@@ -232,14 +235,14 @@ def run_entry(block: Block, archive: Archive, base: str, env: dict[str, str], ru
         cmd = [shutil.which("uv") or "uv", *archive.command(entry).split()[1:]]
         # offline, from the uv cache this project's own install filled (the reader's uv downloads them)
         uv_env = {**env, "UV_OFFLINE": "1", "UV_CACHE_DIR": uv_cache_dir()}
-        return [run_process(cmd, uv_env, folder, block.timeout + 120) for _ in range(runs)]
+        return [run_process(cmd, uv_env, folder, block.timeout + 120) for _ in range(RUNS)]
 
 
-def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str], runs: int = 1) -> list[Verdict]:
+def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str]) -> list[Verdict]:
     """Follow the page top-down as a reader: every run block as copied, in order, one empty folder. A
     reader follows the "PostgreSQL NN" tab of the server they have: blocks marked for another major are
-    left out (each tab is verified on its own major by the page runner). With runs=2 each Python program
-    (every Python block but a part) is run twice in a row, as a reader runs it again: see ``judged_again``."""
+    left out (each tab is verified on its own major by the page runner). Each Python program (every Python
+    block but a part) and each download's entry is run RUNS times in a row: see ``judged_again``."""
     verdicts = []
     ids = {c.id: c for c in copied if c.id}
     major = provide.server_of(env["DATABASE_URL"])[0]
@@ -264,9 +267,9 @@ def judge_page(page: Page, copied: list[Copied], base: str, env: dict[str, str],
                 assert archive is not None
                 if f"{DOWNLOADS}/{archive.name}" not in page.path.read_text(encoding="utf-8"):
                     v.problems.append(f"the page has no link to {DOWNLOADS}/{archive.name}")
-                v.problems += judged_again(block, run_entry(block, archive, base, env, runs))
+                v.problems += judged_again(block, run_entry(block, archive, base, env))
                 continue
-            again = runs if block.lang == "python" else 1  # a psql session is a walk-through, not a program
+            again = RUNS if block.lang == "python" else 1  # a psql session is a walk-through, not a program
             v.problems += judged_again(block, [run_copied(block, c.text, env, folder) for _ in range(again)])
     return verdicts
 
