@@ -175,9 +175,12 @@ def test_a_code_span_drawn_differently_would_be_found(q1: Page) -> None:
     from verify.codespans import NO_OP_CLASSES
 
     assert q1.evaluate(browser.NO_OP_SPANS, list(NO_OP_CLASSES)) == []
-    q1.add_style_tag(content=".md-typeset .highlight .n { font-weight: 700 }")
-    assert q1.evaluate(browser.NO_OP_SPANS, list(NO_OP_CLASSES)) == [".n font-weight: 700, around it font-weight: 400"]
-    q1.reload(wait_until="load")
+    bold = q1.add_style_tag(content=".md-typeset .highlight .n { font-weight: 700 }")
+    try:
+        found = q1.evaluate(browser.NO_OP_SPANS, list(NO_OP_CLASSES))
+    finally:
+        bold.evaluate("(style) => style.remove()")  # the page is shared with the next test
+    assert found == [".n font-weight: 700, around it font-weight: 400"]
 
 
 def test_a_part_title_opens_its_collapsed_whole_file(q1: Page) -> None:
